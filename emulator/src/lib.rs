@@ -1,0 +1,1 @@
+//! BPStudio emulator (skeleton).

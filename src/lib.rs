@@ -1,0 +1,28 @@
+//! `bpstudio-op`: what happened to my Alibaba Cloud BPStudio operation?
+//!
+//! The binary in `main.rs` only parses arguments, calls [`run`] and maps the one error that
+//! comes back to one exit code. The modules, by dependency direction:
+//!
+//! - [`operation`], [`error`]: domain types, no I/O.
+//! - [`sign`]: pure signing functions (RPC V1 and V3), no clock, no I/O.
+//! - [`config`], [`credentials`]: profile files and the credential chain.
+//! - [`endpoint`]: which host a request goes to.
+//! - [`client`]: the API client (HTTP, retries); knows nothing of the terminal.
+//! - [`poll`]: the polling engine, generic over "fetch" and "sleep".
+//! - [`render`]: table and JSON output; knows nothing of HTTP.
+//! - [`cli`], [`commands`]: argument parsing and the subcommands that tie it together.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod config;
+pub mod configure;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod operation;
+pub mod poll;
+pub mod render;
+pub mod sign;
+
+pub use commands::run;
