@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::config::{OutputFormat, SignatureVersion};
+
 const GET_EXAMPLES: &str = "\
 Examples:
   bpstudio-op get op_0123456789abcdefgh_ecs_modifyInstanceType_BYSOQGWUV6PME412_ERMEZLXNN3K9N3OL
@@ -206,26 +208,12 @@ pub struct PollArgs {
     pub concurrency: u16,
 }
 
-/// `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-}
-
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
     Never,
-}
-
-/// `--signature-version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SignatureVersion {
-    V1,
-    V3,
 }
 
 /// Parses durations written like `90s`, `2m`, `1h30m` or `500ms`; zero is refused.
