@@ -153,8 +153,8 @@ class Emulator:
         except OSError:
             return ""
 
-    def client(self, kind: str, creds: Credentials = AK):
-        return make_client(kind, self.host_port, creds)
+    def client(self, kind: str, creds: Credentials = AK, **extra):
+        return make_client(kind, self.host_port, creds, **extra)
 
     def stop(self):
         if self.proc is None:

@@ -84,7 +84,8 @@ class SdkClient:
 
 # --------------------------------------------------------------------------- tea-openapi
 class TeaClient(SdkClient):
-    def __init__(self, kind: str, host_port: str, creds: Credentials):
+    def __init__(self, kind: str, host_port: str, creds: Credentials,
+                 extra_query: Optional[Dict[str, str]] = None, extra_headers: Optional[Dict[str, str]] = None):
         from alibabacloud_bpstudio20210931.client import Client
         from alibabacloud_tea_openapi import models as open_api_models
 
@@ -102,6 +103,10 @@ class TeaClient(SdkClient):
         )
         if kind == "tea-v1":
             config.signature_algorithm = "v2"   # tea-openapi's name for RPC HMAC-SHA1 (do_rpcrequest)
+        if extra_query or extra_headers:
+            # The SDK's own way to add query parameters / headers to every request. In V3 every
+            # header the tea client sends is signed; in V1 the query parameters are.
+            config.global_parameters = open_api_models.GlobalParameters(queries=extra_query, headers=extra_headers)
         self._client = Client(config)
 
     def _call(self, fn: Callable[[], Any]) -> Dict[str, Any]:
@@ -153,8 +158,12 @@ class TeaClient(SdkClient):
 class LegacyClient(SdkClient):
     kind = "legacy-v1"
 
-    def __init__(self, host_port: str, creds: Credentials):
+    def __init__(self, host_port: str, creds: Credentials,
+                 extra_query: Optional[Dict[str, str]] = None, extra_headers: Optional[Dict[str, str]] = None):
         from aliyunsdkcore.client import AcsClient
+
+        self._extra_query = dict(extra_query or {})
+        self._extra_headers = dict(extra_headers or {})
 
         host, port = host_port.rsplit(":", 1)
         self._host = host
@@ -174,6 +183,10 @@ class LegacyClient(SdkClient):
         # Point the request itself at the emulator: no endpoint resolution, plain HTTP.
         request.set_endpoint(self._host)
         request.set_protocol_type("http")
+        for k, v in self._extra_query.items():
+            request.add_query_param(k, v)
+        for k, v in self._extra_headers.items():
+            request.add_header(k, v)
         try:
             body = self._client.do_action_with_exception(request)
         except ServerException as e:
@@ -217,11 +230,13 @@ class LegacyClient(SdkClient):
         monkeypatch.setattr(parameter_helper, "get_iso_8061_date", lambda: iso8601)
 
 
-def make_client(kind: str, host_port: str, creds: Credentials) -> SdkClient:
+def make_client(kind: str, host_port: str, creds: Credentials, **extra) -> SdkClient:
+    """``extra``: ``extra_query`` / ``extra_headers`` sent (and, where the protocol says so,
+    signed) with every request."""
     if kind in ("tea-v3", "tea-v1"):
-        return TeaClient(kind, host_port, creds)
+        return TeaClient(kind, host_port, creds, **extra)
     if kind == "legacy-v1":
-        return LegacyClient(host_port, creds)
+        return LegacyClient(host_port, creds, **extra)
     raise ValueError(kind)
 
 
@@ -265,4 +280,30 @@ def capture_rpc_string_to_sign(monkeypatch) -> List[str]:
         return real(signed_params, method, secret)
 
     monkeypatch.setattr(Utils, "get_rpcsignature", staticmethod(spy))
+    return seen
+
+
+def capture_v3_string_to_sign(monkeypatch) -> List[str]:
+    """For tea-v3: record the ACS3-HMAC-SHA256 string-to-sign of every request.
+
+    Rebuilt from the arguments of ``Utils.get_authorization`` with tea-openapi's own helpers
+    (``get_canonical_query_string``, ``get_canonicalized_headers``), exactly as that function
+    builds it; the real ``get_authorization`` still produces the header that is sent.
+    """
+    from alibabacloud_tea_openapi import utils as tea_utils
+
+    Utils = tea_utils.Utils
+    seen: List[str] = []
+    real = Utils.get_authorization
+
+    def spy(request, sign_type, payload, ak, secret):
+        canonical_headers, signed_headers = tea_utils.get_canonicalized_headers(request.headers)
+        canonical_request = (f"{request.method}\n{request.pathname or '/'}\n"
+                             f"{tea_utils.get_canonical_query_string(request.query)}\n"
+                             f"{canonical_headers}\n{signed_headers}\n{payload}")
+        digest = Utils.hex_encode(Utils.hash(canonical_request.encode("utf-8"), sign_type))
+        seen.append(f"{sign_type}\n{digest}")
+        return real(request, sign_type, payload, ak, secret)
+
+    monkeypatch.setattr(Utils, "get_authorization", staticmethod(spy))
     return seen

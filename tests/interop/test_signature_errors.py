@@ -65,10 +65,31 @@ def test_wrong_secret_echoes_our_v1_string_to_sign(emulator, monkeypatch):
     assert echoed == seen[0], f"\nserver: {echoed}\nsdk:    {seen[0]}"
 
 
+def test_wrong_secret_echoes_our_v3_string_to_sign(emulator, monkeypatch):
+    from sdk_clients import capture_v3_string_to_sign
+
+    seen = capture_v3_string_to_sign(monkeypatch)
+    wrong = Credentials(AK.access_key_id, "not-the-secret")
+    err = call_error(lambda: emulator.client("tea-v3", wrong, extra_query={"InteropExtra": "é 中*"}).get(OP_ID))
+    assert err.code == "SignatureDoesNotMatch", err
+    assert len(seen) == 1
+    assert "server string to sign is:" in err.message, err.message
+    echoed = err.message.split("server string to sign is:", 1)[1].strip()
+    assert echoed == seen[0], f"\nserver: {echoed!r}\nsdk:    {seen[0]!r}"
+
+
 def test_wrong_secret_with_sts_key(emulator, kind, sts_creds):
     wrong = Credentials(sts_creds.access_key_id, "wrong-secret", sts_creds.security_token)
     err = call_error(lambda: emulator.client(kind, wrong).get(OP_ID))
     assert err.code in ("SignatureDoesNotMatch", "InvalidAccessKeySecret"), err
+    assert err.status == 400, err
+
+
+def test_sts_key_with_another_token_is_refused(emulator, kind, sts_creds):
+    """The token is checked, not merely carried: same key and secret, a different token."""
+    other = Credentials(sts_creds.access_key_id, sts_creds.access_key_secret, sts_creds.security_token + "x")
+    err = call_error(lambda: emulator.client(kind, other).get(OP_ID))
+    assert_sdk_code(err, kind, "InvalidSecurityToken.MismatchWithAccessKey")
     assert err.status == 400, err
 
 
