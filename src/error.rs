@@ -117,6 +117,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self.kind {
             Kind::Usage | Kind::Config => exit::USAGE,
+            // A 5xx that outlasted the retries is the service failing, not refusing (SPEC §3).
+            Kind::Api(ref f) if f.http_status >= 500 => exit::NETWORK,
             Kind::Api(_) => exit::API,
             Kind::Network | Kind::Protocol => exit::NETWORK,
             Kind::Interrupted => exit::INTERRUPTED,
@@ -145,6 +147,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::exit::*;
+    use super::{ApiFailure, Error};
+
+    #[test]
+    fn api_refusals_are_4_and_server_failures_5() {
+        let refusal = ApiFailure {
+            http_status: 400,
+            code: "SignatureDoesNotMatch".into(),
+            ..Default::default()
+        };
+        assert_eq!(Error::api(refusal, "x").exit_code(), API);
+        let failure = ApiFailure {
+            http_status: 503,
+            code: "ServiceUnavailable".into(),
+            ..Default::default()
+        };
+        assert_eq!(Error::api(failure, "x").exit_code(), NETWORK);
+    }
 
     #[test]
     fn combine_follows_spec_order() {
