@@ -306,7 +306,8 @@ impl V3 {
             &verify::v3_canonical_query(&self.query),
             &verify::v3_canonical_headers(&signed),
             &verify::v3_signed_headers(&signed),
-            &verify::sha256_hex(&self.body),
+            // A client signs the hash it announces, whatever the body is.
+            &self.headers["x-acs-content-sha256"],
         );
         let string_to_sign = verify::v3_string_to_sign(&canonical_request);
         let authorization = self.authorization.clone().unwrap_or_else(|| {
