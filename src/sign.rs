@@ -542,11 +542,12 @@ pub fn sign_v3(
 
 const MASK: &str = "***";
 
-/// Replaces the values of `Signature` and `SecurityToken` in a query string (with or without a
-/// leading `?`) by `***`, for `--verbose` traces. Other parameters are kept as they are.
+/// Replaces the values of `Signature` and `SecurityToken` in a query string by `***`, for
+/// `--verbose` traces. Other parameters are kept as they are. Accepts a bare query string, one
+/// with a leading `?`, or a whole URL (everything up to the first `?` is kept).
 pub fn redact_query(q: &str) -> String {
-    let (prefix, rest) = match q.strip_prefix('?') {
-        Some(rest) => ("?", rest),
+    let (prefix, rest) = match q.find('?') {
+        Some(at) => q.split_at(at + 1),
         None => ("", q),
     };
     let parts: Vec<String> = rest
@@ -807,6 +808,15 @@ mod tests {
             redact_query("?AccessKeyId=id&SecurityToken=tok%2B&Signature=sig%3D&SignatureNonce=n"),
             "?AccessKeyId=id&SecurityToken=***&Signature=***&SignatureNonce=n"
         );
+        assert_eq!(
+            redact_query("https://h/?SecurityToken=t&Signature=s%2B&Version=1"),
+            "https://h/?SecurityToken=***&Signature=***&Version=1"
+        );
+        assert_eq!(
+            redact_query("Signature=s&SignatureNonce=n"),
+            "Signature=***&SignatureNonce=n"
+        );
+        assert_eq!(redact_query("https://h/"), "https://h/");
         assert_eq!(redact_query("a=1"), "a=1");
         assert_eq!(redact_query(""), "");
     }
