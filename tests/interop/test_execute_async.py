@@ -30,6 +30,7 @@ def test_execute_then_poll_to_success(emulator, kind):
         if status in ("SUCCESS", "FAILURE"):
             break
         time.sleep(POLL_INTERVAL_S)
+    assert seen[0] in ("INIT", "RUNNING"), f"already terminal at the first poll: {seen}"
     assert seen and seen[-1] == "SUCCESS", f"statuses seen for {op_id!r}: {seen}"
     assert set(seen) <= {"INIT", "RUNNING", "SUCCESS"}, seen
 

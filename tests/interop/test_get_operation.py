@@ -67,6 +67,21 @@ def test_v3_signs_extra_headers(emulator):
     assert_ok(client.get(COMBINED_ID), op)
 
 
+def test_legacy_get_method_with_query_params(emulator):
+    """RPC also allows GET with every parameter in the query: string-to-sign starts `GET&%2F&`."""
+    from aliyunsdkbpstudio.request.v20210931.GetExecuteOperationResultRequest import (
+        GetExecuteOperationResultRequest,
+    )
+
+    client = emulator.client("legacy-v1")
+    req = GetExecuteOperationResultRequest()
+    req.set_method("GET")
+    req.add_query_param("OperationId", COMBINED_ID)
+    req.add_query_param("ResourceGroupId", "rg-acfmzawhxxc6syq")
+    op = next(o for o in DONE_OPS if o["id"] == COMBINED_ID)
+    assert_ok(client._send(req), op)
+
+
 def test_get_non_terminal_status(emulator, kind):
     body = emulator.client(kind).get("op_interop_running")
     assert body["Data"]["OperationId"] == "op_interop_running"

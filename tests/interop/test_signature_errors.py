@@ -52,6 +52,17 @@ def test_wrong_secret_is_signature_does_not_match(emulator, kind):
         assert_sdk_code(err, kind, "SignatureDoesNotMatch")
 
 
+def test_error_body_has_the_service_fields(emulator, kind):
+    err = call_error(lambda: emulator.client(kind, UNKNOWN_AK).get(OP_ID))
+    if kind.startswith("tea"):
+        body = err.sdk_exc.data            # tea keeps the whole parsed error body
+        for field in ("RequestId", "HostId", "Code", "Message", "Recommend"):
+            assert body.get(field), f"error body lacks {field}: {body}"
+    else:                                  # aliyun-python-sdk-core keeps code, message, request id
+        assert err.sdk_exc.get_error_msg(), err
+    assert err.request_id and err.request_id != "None", err
+
+
 def test_wrong_secret_echoes_our_v1_string_to_sign(emulator, monkeypatch):
     from sdk_clients import capture_rpc_string_to_sign
 
