@@ -30,7 +30,6 @@ Examples:
   bpstudio-op watch op_a -o json | jq -c 'select(.event == \"final\")'
   bpstudio-op watch op_a --max-interval 10s --timeout 1h";
 
-#[allow(dead_code)]
 const CONFIGURE_EXAMPLES: &str = "\
 Examples:
   bpstudio-op configure                                  # interactive, profile 'default'
@@ -154,7 +153,9 @@ pub enum Command {
     /// Like wait, with a live view of each operation on stderr
     #[command(after_help = WATCH_EXAMPLES)]
     Watch(PollArgs),
-    // WIRE-CONFIGURE: Configure(crate::configure::ConfigureArgs) lands with src/configure.rs
+    /// Create or update a profile in the config file
+    #[command(after_help = CONFIGURE_EXAMPLES)]
+    Configure(crate::configure::ConfigureArgs),
     /// Print a shell completion script
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {

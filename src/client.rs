@@ -348,6 +348,7 @@ impl Client {
             request_id: wire.request_id,
             host_id: wire.host_id,
             recommend: wire.recommend,
+            retry_after,
         };
         let retryable = status >= 500
             || code.starts_with("Throttling")
@@ -395,7 +396,7 @@ impl Client {
                     ),
                 }
             }
-            "InvalidTimeStamp.Expired" => match server_date.and_then(|d| clock_skew(d)) {
+            "InvalidTimeStamp.Expired" => match server_date.and_then(clock_skew) {
                 Some(skew) => format!(
                     "this machine's clock is {skew} the server's (the service allows 15 minutes); \
                      synchronise it, e.g. `sudo timedatectl set-ntp true`"

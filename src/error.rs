@@ -52,6 +52,8 @@ pub struct ApiFailure {
     pub request_id: Option<String>,
     pub host_id: Option<String>,
     pub recommend: Option<String>,
+    /// How long the service asked us to wait before retrying (`x-acs-retry-after`).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// What kind of failure, which decides the exit code.

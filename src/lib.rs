@@ -10,6 +10,8 @@
 //! - [`client`]: the API client (HTTP, retries); knows nothing of the terminal.
 //! - [`poll`]: the polling engine, generic over "fetch" and "sleep".
 //! - [`render`]: table and JSON output; knows nothing of HTTP.
+//! - [`progress`]: the live view of `watch` and `wait` (spinners, plain lines, JSON events,
+//!   GitHub Actions annotations); knows nothing of HTTP.
 //! - [`cli`], [`commands`]: argument parsing and the subcommands that tie it together.
 
 pub mod cli;
@@ -22,6 +24,7 @@ pub mod endpoint;
 pub mod error;
 pub mod operation;
 pub mod poll;
+pub mod progress;
 pub mod render;
 pub mod sign;
 

@@ -6,6 +6,7 @@
 //! never print on their own.
 
 mod get;
+mod wait;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -173,14 +174,28 @@ async fn execute(cli: Cli, terminals: Terminals, env: &dyn Env) -> Result<i32> {
             out.flush().map_err(write_failed)?;
             Ok(exit::SUCCESS)
         }
+        Command::Configure(args) => {
+            // --profile, --region, -o and --signature-version are global options.
+            let mut args = args.clone();
+            args.profile = cli.global.profile.clone();
+            args.region = cli.global.region.clone();
+            args.output = cli.global.output;
+            args.signature_version = cli.global.signature_version;
+            crate::configure::run_on_terminal(&args, &config_path(&cli.global)?)?;
+            Ok(exit::SUCCESS)
+        }
         Command::Get(args) => {
             let ctx = Context::new(&cli.global, terminals, env)?;
             get::run(&ctx, args).await
         }
-        Command::Wait(_) | Command::Watch(_) => Err(Error::usage(
-            "wait and watch are not available in this build yet",
-        )
-        .with_hint("use `bpstudio-op get <id>` in a loop for now")),
+        Command::Wait(args) => {
+            let ctx = Context::new(&cli.global, terminals, env)?;
+            wait::run(&ctx, args, wait::Mode::Wait).await
+        }
+        Command::Watch(args) => {
+            let ctx = Context::new(&cli.global, terminals, env)?;
+            wait::run(&ctx, args, wait::Mode::Watch).await
+        }
     }
 }
 

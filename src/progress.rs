@@ -1,0 +1,1 @@
+//! The live view of `watch` and `wait` (being written).
