@@ -338,9 +338,8 @@ pub fn parse(text: &str) -> Result<Config, ParseError> {
 }
 
 /// Serializes a config back to TOML (comments are not kept; see [`crate::configure`]).
-pub fn to_toml(config: &Config) -> String {
-    // Only strings, enums and maps: serialization cannot fail.
-    toml::to_string(config).unwrap_or_default()
+pub fn to_toml(config: &Config) -> Result<String, toml::ser::Error> {
+    toml::to_string(config)
 }
 
 /// Turns a toml error into a [`ParseError`] with the line, without the snippet that
@@ -598,11 +597,17 @@ pub fn parse_aliyun(text: &str) -> Result<AliyunConfig, ParseError> {
 }
 
 /// serde_json's message without its " at line L column C" suffix (the line is reported apart).
+/// Also drops the value serde quotes in "invalid type" messages, which may be a secret.
 fn json_message(e: &serde_json::Error) -> String {
     let full = e.to_string();
-    match full.rfind(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full,
+    let message = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => &full,
+    };
+    if message.starts_with("invalid ") {
+        without_quoted_values(message)
+    } else {
+        message.to_string()
     }
 }
 
@@ -896,7 +901,7 @@ interval = "2s"
     fn round_trips_through_to_toml() {
         let text = "profile = \"x\"\n[profiles.x]\nmode = \"StsToken\"\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\nsecurity_token = \"c\"\noutput = \"table\"\nsignature_version = \"v1\"\ntimeout = \"1h 30m\"\ninterval = \"500ms\"\n";
         let c = parse(text).unwrap();
-        assert_eq!(parse(&to_toml(&c)).unwrap(), c);
+        assert_eq!(parse(&to_toml(&c).unwrap()).unwrap(), c);
     }
 
     #[test]
@@ -977,6 +982,8 @@ interval = "2s"
         let e = parse_aliyun("{\n\"current\": \"x\",\n\"profiles\": [\n}").unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
         assert!(!e.message.contains(" at line "), "{e}");
+        let e = parse_aliyun("{\"profiles\": [{\"access_key_secret\": 98765432}]}").unwrap_err();
+        assert!(!e.message.contains("98765432"), "{e}");
         let e = parse_aliyun("{\"profiles\": {}}").unwrap_err();
         assert!(e.message.contains("invalid type"), "{e}");
     }

@@ -131,7 +131,7 @@ pub fn run(args: &ConfigureArgs, config_path: &Path, io: &mut ConfigureIo) -> Re
     }
     wanted.profiles.insert(name.clone(), profile);
 
-    let (text, kept_layout) = render(existing_text.as_deref(), &existing, &wanted, &name);
+    let (text, kept_layout) = render(existing_text.as_deref(), &existing, &wanted, &name)?;
     write_atomically(config_path, &text)?;
     let mode = wanted.profiles[&name].effective_mode();
     let note = if kept_layout {
@@ -400,11 +400,16 @@ fn profile_entries(p: &Profile) -> Vec<(&'static str, Option<String>)> {
 /// Edits the profile's lines in place when the result parses back to exactly `wanted`;
 /// otherwise (an unusual layout: inline tables, dotted keys, multi-line strings) writes the
 /// whole config anew.
-fn render(old: Option<&str>, existing: &Config, wanted: &Config, name: &str) -> (String, bool) {
+fn render(
+    old: Option<&str>,
+    existing: &Config,
+    wanted: &Config,
+    name: &str,
+) -> Result<(String, bool)> {
     if let Some(old) = old {
         if let Some(text) = edit_in_place(old, existing, wanted, name) {
             if config::parse(&text).is_ok_and(|c| c == *wanted) {
-                return (text, true);
+                return Ok((text, true));
             }
         }
     }
@@ -412,9 +417,23 @@ fn render(old: Option<&str>, existing: &Config, wanted: &Config, name: &str) -> 
         "# bpstudio-op configuration, written by `bpstudio-op configure`.\n\
          # Every key is described in config.example.toml.\n\n",
     );
-    text.push_str(&config::to_toml(wanted));
+    let body = config::to_toml(wanted)
+        .map_err(|e| Error::config(format!("cannot write the config as TOML: {e}")))?;
+    text.push_str(&body);
     let kept = old.is_none_or(|o| !o.contains('#'));
-    (text, kept)
+    Ok((text, kept))
+}
+
+/// The comment at the end of a `key = value` line, with the spaces before it: the first `#`
+/// before which the line is valid TOML (a `#` inside a string leaves it unterminated).
+fn trailing_comment(line: &str) -> Option<&str> {
+    line.match_indices('#')
+        .map(|(i, _)| i)
+        .find(|&i| toml::from_str::<toml::Table>(&line[..i]).is_ok())
+        .map(|i| {
+            let start = line[..i].trim_end().len();
+            &line[start..]
+        })
 }
 
 fn is_header(line: &str) -> bool {
@@ -477,10 +496,17 @@ fn edit_in_place(old: &str, existing: &Config, wanted: &Config, name: &str) -> O
                 .position(|l| is_header(l))
                 .map_or(lines.len(), |i| header + 1 + i);
             let mut section: Vec<String> = lines[header + 1..end].to_vec();
-            for (key, value) in entries {
+            let before = profile_entries(existing.profile(name)?);
+            for ((key, value), (_, old_value)) in entries.into_iter().zip(before) {
+                if value == old_value {
+                    continue; // unchanged: keep the line as the user wrote it
+                }
                 let at = section.iter().position(|l| assigned_key(l) == Some(key));
                 match (at, value) {
-                    (Some(i), Some(v)) => section[i] = format!("{key} = {v}"),
+                    (Some(i), Some(v)) => {
+                        let comment = trailing_comment(&section[i]).unwrap_or("");
+                        section[i] = format!("{key} = {v}{comment}");
+                    }
                     (Some(i), None) => {
                         section.remove(i);
                     }
@@ -791,6 +817,10 @@ access_key_secret = \"OTHERSECRET\"
             "{text}"
         );
         assert!(text.contains("timeout = \"10m\""), "{text}");
+        assert!(
+            text.contains("region_id = \"ap-southeast-1\" # home region\n"),
+            "{text}"
+        );
         assert!(text.contains("[profiles.other]\naccess_key_id = \"OTHER\"\naccess_key_secret = \"OTHERSECRET\"\n"), "{text}");
         assert!(!text.contains("OLDSECRET"), "{text}");
         let c = load(&path);
@@ -1027,6 +1057,30 @@ access_key_secret = \"OTHERSECRET\"
             .result
             .unwrap_err();
         assert!(e.message.contains("EcsRamRole"), "{e}");
+    }
+
+    #[test]
+    fn trailing_comments_are_found_outside_strings() {
+        assert_eq!(trailing_comment("a = \"x#y\"  # note"), Some("  # note"));
+        assert_eq!(trailing_comment("a = \"x#y\""), None);
+        assert_eq!(trailing_comment("a = \"x\"#n"), Some("#n"));
+    }
+
+    #[test]
+    fn unchanged_lines_keep_their_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let text = format!("[profiles.default]\nmode = \"ak\"\naccess_key_id = \"ID\"\naccess_key_secret = \"{SECRET}\"\ntimeout = \"90m\"  # long\n");
+        fs::write(&path, &text).unwrap();
+        let args = ConfigureArgs {
+            region: Some("cn-shanghai".into()),
+            ..ConfigureArgs::default()
+        };
+        go(&args, &path, "", false, &[]).result.unwrap();
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{text}region_id = \"cn-shanghai\"\n")
+        );
     }
 
     #[test]
