@@ -307,3 +307,17 @@ def capture_v3_string_to_sign(monkeypatch) -> List[str]:
 
     monkeypatch.setattr(Utils, "get_authorization", staticmethod(spy))
     return seen
+
+
+def tamper_tea_requests(monkeypatch, edit: Callable[[Any], None]) -> None:
+    """Let ``edit(request)`` change each tea request AFTER the SDK signed it, before it is sent
+    (``request.query`` / ``.headers`` dicts, ``.body`` form string)."""
+    from darabonba.core import DaraCore
+
+    real = DaraCore.do_action
+
+    def spy(request, runtime_option=None):
+        edit(request)
+        return real(request, runtime_option)
+
+    monkeypatch.setattr(DaraCore, "do_action", staticmethod(spy))

@@ -112,3 +112,24 @@ def test_clients_really_use_their_signature_version(emulator, monkeypatch):
     assert "Authorization" not in v1["headers"]
     assert v1["query"]["SignatureMethod"] == "HMAC-SHA1" and v1["query"]["SignatureVersion"] == "1.0"
     assert v1["query"]["Signature"]
+
+
+def test_concurrent_requests(emulator, kind):
+    """Several SDK clients at once (own threads, own connections, fresh nonces): all verify."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ops = DONE_OPS
+
+    def worker(i):
+        client = emulator.client(kind)
+        out = []
+        for j in range(6):
+            op = ops[(i + j) % len(ops)]
+            out.append((op, client.get(op["id"])))
+        return out
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = [r for chunk in pool.map(worker, range(6), timeout=60) for r in chunk]
+    assert len(results) == 36
+    for op, body in results:
+        assert_ok(body, op)
