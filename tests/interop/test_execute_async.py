@@ -14,8 +14,9 @@ def test_execute_then_poll_to_success(emulator, kind):
     client = emulator.client(kind)
     started = client.execute_async("ecs", "modifyInstanceType", EXECUTE_ATTRIBUTES, application_id="app-interop")
     assert str(started.get("Code", "200")) == "200", started
+    assert started.get("RequestId"), started
     op_id = started.get("Data")
-    assert isinstance(op_id, str) and op_id, f"ExecuteOperationASync returned no operation id: {started}"
+    assert isinstance(op_id, str) and op_id.startswith("op_"), f"ExecuteOperationASync returned no operation id: {started}"
 
     seen = []
     deadline = time.monotonic() + POLL_DEADLINE_S
