@@ -112,3 +112,26 @@ fn an_empty_secret_is_refused_with_exit_2_and_nothing_written() {
     assert!(r.stderr.contains("empty access key secret"), "{r:?}");
     assert!(!t.config_path().exists());
 }
+
+#[test]
+fn settings_from_the_environment_are_not_written_into_the_profile() {
+    let t = TestEnv::new(OPS);
+    let r = run(t
+        .bare()
+        .env("ALIBABA_CLOUD_REGION_ID", "ap-southeast-1")
+        .env("BPSTUDIO_OP_OUTPUT", "json")
+        .args(["configure", "--access-key-id", AK_ID, "--secret-stdin"])
+        .args(["--signature-version", "v3"])
+        .write_stdin(format!("{AK_SECRET}\n")));
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(t.config_path()).unwrap();
+    assert!(text.contains("signature_version = \"v3\""), "typed: {text}");
+    assert!(
+        !text.contains("region_id"),
+        "from the environment only: {text}"
+    );
+    assert!(
+        !text.contains("output"),
+        "from the environment only: {text}"
+    );
+}

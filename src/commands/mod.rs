@@ -12,7 +12,8 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{CommandFactory, Parser};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, ColorChoice, Command, GlobalArgs};
 use crate::client::{Client, ClientOptions};
@@ -112,8 +113,11 @@ pub fn workflow_escape(text: &str) -> String {
 
 /// Parses the command line, runs it and returns the process exit code.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // --help and --version print on stdout and succeed; usage errors exit 2.
             let code = if e.use_stderr() {
@@ -140,7 +144,18 @@ pub fn run() -> i32 {
             return exit::NETWORK;
         }
     };
-    match runtime.block_on(execute(cli, terminals, &env)) {
+    // `configure` stores only what was typed, not what the environment happens to say.
+    let typed = |id: &str| {
+        matches
+            .subcommand()
+            .is_some_and(|(_, m)| m.value_source(id) == Some(ValueSource::CommandLine))
+    };
+    let typed = Typed {
+        region: typed("region"),
+        output: typed("output"),
+        signature_version: typed("signature_version"),
+    };
+    match runtime.block_on(execute(cli, typed, terminals, &env)) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => exit::SUCCESS,
         Err(e) => {
@@ -166,7 +181,15 @@ pub fn write_failed(e: io::Error) -> Error {
     }
 }
 
-async fn execute(cli: Cli, terminals: Terminals, env: &dyn Env) -> Result<i32> {
+/// Which global options were given on the command line (not by the environment).
+#[derive(Debug, Clone, Copy)]
+struct Typed {
+    region: bool,
+    output: bool,
+    signature_version: bool,
+}
+
+async fn execute(cli: Cli, typed: Typed, terminals: Terminals, env: &dyn Env) -> Result<i32> {
     match &cli.command {
         Command::Completions { shell } => {
             let mut out = io::stdout().lock();
@@ -178,9 +201,12 @@ async fn execute(cli: Cli, terminals: Terminals, env: &dyn Env) -> Result<i32> {
             // --profile, --region, -o and --signature-version are global options.
             let mut args = args.clone();
             args.profile = cli.global.profile.clone();
-            args.region = cli.global.region.clone();
-            args.output = cli.global.output;
-            args.signature_version = cli.global.signature_version;
+            args.region = cli.global.region.clone().filter(|_| typed.region);
+            args.output = cli.global.output.filter(|_| typed.output);
+            args.signature_version = cli
+                .global
+                .signature_version
+                .filter(|_| typed.signature_version);
             crate::configure::run_on_terminal(&args, &config_path(&cli.global)?)?;
             Ok(exit::SUCCESS)
         }
