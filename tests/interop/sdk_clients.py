@@ -58,6 +58,7 @@ EXECUTE_ATTRIBUTES: Dict[str, Any] = {
     "instanceId": "i-interop0000000001",
     "regionId": "cn-hangzhou",
     "appId": "app-interop",
+    "note": "web-01 é中 *+/=&~ \"quoted\"",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from sdk_clients import EXECUTE_ATTRIBUTES
@@ -34,6 +35,9 @@ def test_execute_then_poll_to_success(emulator, kind):
     assert seen[0] in ("INIT", "RUNNING"), f"already terminal at the first poll: {seen}"
     assert seen and seen[-1] == "SUCCESS", f"statuses seen for {op_id!r}: {seen}"
     assert set(seen) <= {"INIT", "RUNNING", "SUCCESS"}, seen
+    # the created operation's Arguments default to the Attributes sent (emulator README):
+    # the JSON made the round trip through each SDK's form encoding intact
+    assert json.loads(data.get("Arguments") or "null") == EXECUTE_ATTRIBUTES, data
 
 
 def test_execute_with_sts_token(emulator, kind, sts_creds):
