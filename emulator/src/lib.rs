@@ -30,8 +30,9 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 
 pub use scenario::{
-    Credential, Fault, FaultKind, Lifecycle, OperationSpec, Rule, Scenario, Settings, Step,
-    StepStart, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, DEMO_EXPIRED_ID, DEMO_FAILURE_ID,
+    Credential, CredentialsUri, Fault, FaultKind, Imds, Lifecycle, OperationSpec, Role, Rule,
+    Scenario, Settings, Step, StepStart, DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET,
+    DEMO_ECS_ROLE_NAME, DEMO_EXPIRED_ID, DEMO_FAILURE_ID, DEMO_OIDC_PROVIDER_ARN, DEMO_ROLE_ARN,
     DEMO_STS_ACCESS_KEY_ID, DEMO_STS_ACCESS_KEY_SECRET, DEMO_STS_SECURITY_TOKEN, DEMO_SUCCESS_ID,
 };
 pub use server::API_VERSION;

@@ -101,6 +101,13 @@ fn run(cli: Cli) -> Result<(), String> {
             bpstudio_emulator::DEMO_FAILURE_ID,
             bpstudio_emulator::DEMO_EXPIRED_ID
         );
+        eprintln!(
+            "demo credential doors: STS AssumeRole / AssumeRoleWithOIDC at {url}/ (Version 2015-04-01, role {}, OIDC provider {}), metadata role {} at {url}/latest/meta-data/ram/security-credentials/, credentials URI {url}/credentials",
+            bpstudio_emulator::DEMO_ROLE_ARN,
+            bpstudio_emulator::DEMO_OIDC_PROVIDER_ARN,
+            bpstudio_emulator::DEMO_ECS_ROLE_NAME,
+            url = emulator.url()
+        );
     }
 
     wait_for_signal()?;

@@ -27,6 +27,46 @@ pub struct Scenario {
     pub rules: Vec<Rule>,
     /// Injected failures.
     pub faults: Vec<Fault>,
+    /// RAM roles STS `AssumeRole` / `AssumeRoleWithOIDC` hand out credentials for.
+    pub roles: Vec<Role>,
+    /// The ECS instance metadata service, when served.
+    pub imds: Option<Imds>,
+    /// The credentials-URI endpoint, when served.
+    pub credentials_uri: Option<CredentialsUri>,
+}
+
+/// `[[roles]]`: a role the emulator's STS (`Version=2015-04-01`) lets callers assume.
+#[derive(Clone, Debug)]
+pub struct Role {
+    /// `role_arn`, e.g. `acs:ram::1234567890123456:role/bpstudio-op`.
+    pub role_arn: String,
+    /// `duration`: lifetime of the credentials issued (default 1 h; `DurationSeconds` may shorten it).
+    pub duration: Duration,
+    /// `oidc_provider_arn`: `AssumeRoleWithOIDC` is accepted with this provider only
+    /// (not at all when absent).
+    pub oidc_provider_arn: Option<String>,
+    /// `oidc_token`: the OIDC token it must carry (any non-empty one when absent).
+    pub oidc_token: Option<String>,
+}
+
+/// `[imds]`: the ECS metadata service (`/latest/...`), for the `EcsRamRole` source.
+#[derive(Clone, Debug)]
+pub struct Imds {
+    /// `role_name`: the instance's RAM role.
+    pub role_name: String,
+    /// `require_token`: IMDSv2 only (requests without `X-aliyun-ecs-metadata-token` get 401).
+    pub require_token: bool,
+    /// `duration`: lifetime of the credentials issued (default 6 h).
+    pub duration: Duration,
+}
+
+/// `[credentials_uri]`: a URL answering with temporary credentials (`ALIBABA_CLOUD_CREDENTIALS_URI`).
+#[derive(Clone, Debug)]
+pub struct CredentialsUri {
+    /// `path`: where it answers (default `/credentials`).
+    pub path: String,
+    /// `duration`: lifetime of the credentials issued (default 1 h).
+    pub duration: Duration,
 }
 
 /// `[settings]`.
@@ -261,6 +301,12 @@ pub const DEMO_STS_ACCESS_KEY_ID: &str = "STS.DemoStsAccessKeyId0001";
 pub const DEMO_STS_ACCESS_KEY_SECRET: &str = "DemoStsSecretNotARealOne0001";
 /// Demo STS security token.
 pub const DEMO_STS_SECURITY_TOKEN: &str = "CAISDemoSecurityTokenNotARealOne0001";
+/// Demo RAM role for STS `AssumeRole` / `AssumeRoleWithOIDC`.
+pub const DEMO_ROLE_ARN: &str = "acs:ram::1000000000000001:role/bpstudio-op-demo";
+/// Demo OIDC provider for `AssumeRoleWithOIDC`.
+pub const DEMO_OIDC_PROVIDER_ARN: &str = "acs:ram::1000000000000001:oidc-provider/demo-ci";
+/// Demo ECS instance RAM role name served by the metadata endpoint.
+pub const DEMO_ECS_ROLE_NAME: &str = "BpstudioOpDemoEcsRole";
 /// Demo operation: INIT → RUNNING (2 s) → SUCCESS (8 s).
 pub const DEMO_SUCCESS_ID: &str =
     "op_demo00000000000001_ecs_modifyInstanceType_DEMOSUCCESS00001_BPSTUDIOEMULATOR";
@@ -314,6 +360,16 @@ arguments = "{\"instanceId\":\"i-bp1demo0000000000002\",\"regionId\":\"cn-hangzh
 [[operations]]
 id = "op_demo00000000000003_ecs_stopInstance_DEMOEXPIRED00003_BPSTUDIOEMULATOR"
 expired = true
+
+[[roles]]
+role_arn = "acs:ram::1000000000000001:role/bpstudio-op-demo"
+oidc_provider_arn = "acs:ram::1000000000000001:oidc-provider/demo-ci"
+
+[imds]
+role_name = "BpstudioOpDemoEcsRole"
+
+[credentials_uri]
+path = "/credentials"
 "#;
 
 // ---- TOML form ----------------------------------------------------------------------------
@@ -333,6 +389,43 @@ struct RawScenario {
     rules: Vec<RawRule>,
     #[serde(default)]
     faults: Vec<RawFault>,
+    #[serde(default)]
+    roles: Vec<RawRole>,
+    #[serde(default)]
+    imds: Option<RawImds>,
+    #[serde(default)]
+    credentials_uri: Option<RawCredentialsUri>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    role_arn: String,
+    #[serde(default)]
+    duration: Option<DurationText>,
+    #[serde(default)]
+    oidc_provider_arn: Option<String>,
+    #[serde(default)]
+    oidc_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImds {
+    role_name: String,
+    #[serde(default)]
+    require_token: bool,
+    #[serde(default)]
+    duration: Option<DurationText>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentialsUri {
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    duration: Option<DurationText>,
 }
 
 #[derive(Deserialize, Default)]
@@ -677,6 +770,36 @@ impl RawScenario {
             operations,
             rules,
             faults,
+            roles: self
+                .roles
+                .into_iter()
+                .map(|raw| Role {
+                    role_arn: raw.role_arn,
+                    duration: raw.duration.map_or(Duration::from_secs(3600), |d| d.0),
+                    oidc_provider_arn: raw.oidc_provider_arn,
+                    oidc_token: raw.oidc_token,
+                })
+                .collect(),
+            imds: self.imds.map(|raw| Imds {
+                role_name: raw.role_name,
+                require_token: raw.require_token,
+                duration: raw.duration.map_or(Duration::from_secs(6 * 3600), |d| d.0),
+            }),
+            credentials_uri: match self.credentials_uri {
+                Some(raw) => {
+                    let path = raw.path.unwrap_or_else(|| "/credentials".to_string());
+                    if !path.starts_with('/') || path == "/" || path.starts_with("/latest/") {
+                        return Err(format!(
+                            "credentials_uri.path {path:?} must start with '/' and not be '/' or under /latest/"
+                        ));
+                    }
+                    Some(CredentialsUri {
+                        path,
+                        duration: raw.duration.map_or(Duration::from_secs(3600), |d| d.0),
+                    })
+                }
+                None => None,
+            },
         })
     }
 }

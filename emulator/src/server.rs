@@ -30,6 +30,8 @@ use crate::RequestRecord;
 
 /// The only API version BPStudio has.
 pub const API_VERSION: &str = "2021-09-31";
+/// The STS API version (`AssumeRole`, `AssumeRoleWithOIDC`).
+pub const STS_VERSION: &str = "2015-04-01";
 /// Largest request body read; anything larger is refused.
 const MAX_REQUEST_BODY: usize = 1 << 20;
 
@@ -55,6 +57,17 @@ struct Inner {
     operations: HashMap<String, OperationState>,
     /// operation id ("" for requests naming none) → authenticated requests so far.
     attempts: HashMap<String, u32>,
+    /// Temporary credentials handed out by STS, IMDS and the credentials URI.
+    issued: HashMap<String, Issued>,
+    /// IMDSv2 session tokens → when they expire (emulator clock).
+    imds_tokens: HashMap<String, SystemTime>,
+}
+
+/// A temporary credential the emulator issued.
+struct Issued {
+    secret: String,
+    token: String,
+    expires: SystemTime,
 }
 
 struct OperationState {
@@ -106,6 +119,8 @@ impl State {
                 rate: HashMap::new(),
                 operations,
                 attempts: HashMap::new(),
+                issued: HashMap::new(),
+                imds_tokens: HashMap::new(),
             }),
             counter: AtomicU64::new(seed),
         }
@@ -389,9 +404,166 @@ pub(crate) async fn handle(
             return Err(io::Error::other("request body unreadable or too large"));
         }
     };
+    if parts.uri.path() != "/" {
+        let (response, label, verdict) = side_endpoint(&state, &parts);
+        let decision = Decision {
+            action: Some(label),
+            signature_version: None,
+            access_key_id: None,
+            operation_id: None,
+            params: parse(&parts, body).params,
+            host: String::new(),
+            fault: None,
+            answer: None,
+        };
+        finish(
+            &state,
+            index,
+            arrived,
+            Some(&decision),
+            &verdict,
+            response.status().as_u16(),
+            None,
+        );
+        return Ok(response);
+    }
     let incoming = parse(&parts, body);
     let decision = evaluate(&state, incoming);
     respond(state, index, arrived, decision, guard).await
+}
+
+fn text_response(
+    state: &State,
+    status: u16,
+    content_type: &str,
+    body: String,
+) -> Response<EmuBody> {
+    base_response(state, status, &state.request_id())
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(EmuBody::full(body))
+        .expect("valid response")
+}
+
+/// The credential side doors: the ECS metadata service (`/latest/...`) and the credentials
+/// URI. Returns the response, the label logged as `action`, and the verdict.
+fn side_endpoint(state: &State, parts: &Parts) -> (Response<EmuBody>, String, String) {
+    let path = parts.uri.path();
+    let scenario = &state.scenario;
+    let not_found = |label: &str| {
+        (
+            text_response(state, 404, "text/plain", "Not Found\n".to_string()),
+            label.to_string(),
+            "NotFound".to_string(),
+        )
+    };
+    if let Some(uri) = &scenario.credentials_uri {
+        if path == uri.path {
+            if parts.method != hyper::Method::GET {
+                return not_found("CredentialsURI");
+            }
+            let mut inner = state.inner.lock().unwrap();
+            let (id, secret, token, expires) = issue(state, &mut inner, uri.duration);
+            let body = json!({
+                "Code": "Success",
+                "AccessKeyId": id,
+                "AccessKeySecret": secret,
+                "SecurityToken": token,
+                "Expiration": rfc3339(expires),
+            });
+            return (
+                text_response(state, 200, "application/json", body.to_string()),
+                "CredentialsURI".to_string(),
+                "ok".to_string(),
+            );
+        }
+    }
+    let Some(imds) = &scenario.imds else {
+        return not_found("Unknown");
+    };
+    let now = state.now();
+    let mut inner = state.inner.lock().unwrap();
+    if path == "/latest/api/token" {
+        if parts.method != hyper::Method::PUT {
+            return not_found("MetadataToken");
+        }
+        let ttl = parts
+            .headers
+            .get("x-aliyun-ecs-metadata-token-ttl-seconds")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ttl| (1..=21600).contains(ttl));
+        let Some(ttl) = ttl else {
+            return (
+                text_response(state, 400, "text/plain", "Bad Request\n".to_string()),
+                "MetadataToken".to_string(),
+                "BadRequest".to_string(),
+            );
+        };
+        let token = state.random_chars(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            56,
+        );
+        inner
+            .imds_tokens
+            .insert(token.clone(), now + Duration::from_secs(ttl));
+        return (
+            text_response(state, 200, "text/plain", token),
+            "MetadataToken".to_string(),
+            "ok".to_string(),
+        );
+    }
+    let Some(rest) = path.strip_prefix("/latest/meta-data/ram/security-credentials") else {
+        return not_found("Metadata");
+    };
+    // IMDSv2: a token, when given, must be valid; when required, must be given.
+    let token = parts
+        .headers
+        .get("x-aliyun-ecs-metadata-token")
+        .and_then(|v| v.to_str().ok());
+    let token_ok = match token {
+        Some(t) => inner.imds_tokens.get(t).is_some_and(|exp| now <= *exp),
+        None => !imds.require_token,
+    };
+    let label = if rest.trim_matches('/').is_empty() {
+        "MetadataRoleName"
+    } else {
+        "MetadataCredentials"
+    };
+    if !token_ok {
+        return (
+            text_response(state, 401, "text/plain", "Unauthorized\n".to_string()),
+            label.to_string(),
+            "Unauthorized".to_string(),
+        );
+    }
+    if parts.method != hyper::Method::GET {
+        return not_found(label);
+    }
+    let role = rest.trim_matches('/');
+    if role.is_empty() {
+        return (
+            text_response(state, 200, "text/plain", imds.role_name.clone()),
+            label.to_string(),
+            "ok".to_string(),
+        );
+    }
+    if role != imds.role_name {
+        return not_found(label);
+    }
+    let (id, secret, token, expires) = issue(state, &mut inner, imds.duration);
+    let body = json!({
+        "AccessKeyId": id,
+        "AccessKeySecret": secret,
+        "Expiration": rfc3339(expires),
+        "SecurityToken": token,
+        "LastUpdated": rfc3339(now),
+        "Code": "Success",
+    });
+    (
+        text_response(state, 200, "text/plain", body.to_string()),
+        label.to_string(),
+        "ok".to_string(),
+    )
 }
 
 fn parse(parts: &Parts, body: Bytes) -> Incoming2 {
@@ -460,8 +632,13 @@ fn evaluate(state: &State, req: Incoming2) -> Decision {
         return decision;
     }
 
-    // Faults are matched on the authenticated requests naming an operation id.
     let action = decision.action.clone().unwrap_or_default();
+    if matches!(action.as_str(), "AssumeRole" | "AssumeRoleWithOIDC") {
+        decision.answer = Some(assume_role(state, &mut inner, &req, &action));
+        return decision;
+    }
+
+    // Faults are matched on the authenticated requests naming an operation id.
     let key = decision.operation_id.clone().unwrap_or_default();
     let attempt = {
         let counter = inner.attempts.entry(key.clone()).or_insert(0);
@@ -541,12 +718,15 @@ fn authenticate(
             })
         }
     };
-    if version != API_VERSION
-        || !matches!(
+    let known = match version.as_str() {
+        API_VERSION => matches!(
             action.as_str(),
             "GetExecuteOperationResult" | "ExecuteOperationASync"
-        )
-    {
+        ),
+        STS_VERSION => matches!(action.as_str(), "AssumeRole" | "AssumeRoleWithOIDC"),
+        _ => false,
+    };
+    if !known {
         return Err(api_error(
             404,
             "InvalidApi.NotFound",
@@ -554,11 +734,16 @@ fn authenticate(
         ));
     }
 
+    if action == "AssumeRoleWithOIDC" {
+        // Anonymous: the OIDC token is the proof, checked by the action itself.
+        return Ok(());
+    }
+
     let now = state.now();
     let caller = if v3 {
-        check_v3(state, req, decision, now)?
+        check_v3(state, inner, req, decision, now)?
     } else {
-        check_v1(state, req, decision, now)?
+        check_v1(state, inner, req, decision, now)?
     };
     let (access_key_id, nonce) = caller;
 
@@ -619,26 +804,40 @@ fn parse_timestamp(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339(text).ok()
 }
 
-/// Finds the credential and checks the token that goes with it.
-fn check_credential<'a>(
-    state: &'a State,
+/// Finds the secret of `access_key_id` (configured or issued) and checks the token that goes
+/// with it.
+fn check_credential(
+    state: &State,
+    inner: &Inner,
     access_key_id: &str,
     token: Option<&str>,
-) -> Result<&'a crate::scenario::Credential, ApiError> {
-    let credential = state
+    now: SystemTime,
+) -> Result<String, ApiError> {
+    let (secret, expected_token) = if let Some(c) = state
         .scenario
         .credentials
         .iter()
         .find(|c| c.access_key_id == access_key_id)
-        .ok_or_else(|| {
-            api_error(
-                404,
-                "InvalidAccessKeyId.NotFound",
-                "Specified access key is not found.",
-            )
-        })?;
+    {
+        (c.access_key_secret.clone(), c.security_token.clone())
+    } else if let Some(issued) = inner.issued.get(access_key_id) {
+        if now > issued.expires {
+            return Err(api_error(
+                400,
+                "InvalidSecurityToken.Expired",
+                "Specified SecurityToken is expired.",
+            ));
+        }
+        (issued.secret.clone(), Some(issued.token.clone()))
+    } else {
+        return Err(api_error(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ));
+    };
     let token = token.filter(|t| !t.is_empty());
-    match (&credential.security_token, token) {
+    match (&expected_token, token) {
         (Some(_), None) => Err(api_error(
             400,
             "MissingSecurityToken",
@@ -654,7 +853,7 @@ fn check_credential<'a>(
             "InvalidSecurityToken.Malformed",
             "Specified SecurityToken is malformed.",
         )),
-        _ => Ok(credential),
+        _ => Ok(secret),
     }
 }
 
@@ -676,6 +875,7 @@ fn check_window(state: &State, timestamp: SystemTime, now: SystemTime) -> Result
 /// RPC signature V1: every parameter but `Signature` is signed.
 fn check_v1(
     state: &State,
+    inner: &Inner,
     req: &Incoming2,
     decision: &mut Decision,
     now: SystemTime,
@@ -712,16 +912,18 @@ fn check_v1(
             "Specified time stamp or date value is not well formatted.",
         )
     })?;
-    let credential = check_credential(
+    let secret = check_credential(
         state,
+        inner,
         &access_key_id,
         p.get("SecurityToken").map(|s| s.as_str()),
+        now,
     )?;
     check_window(state, timestamp, now)?;
 
     let canonical = verify::v1_canonicalized_query(p);
     let string_to_sign = verify::v1_string_to_sign(&req.method, &canonical);
-    let expected = verify::v1_signature(&credential.access_key_secret, &string_to_sign);
+    let expected = verify::v1_signature(&secret, &string_to_sign);
     if !verify::constant_time_eq(&expected, &signature) {
         return Err(signature_mismatch(&string_to_sign));
     }
@@ -731,6 +933,7 @@ fn check_v1(
 /// ACS3-HMAC-SHA256: the canonical request is rebuilt from the headers the client names.
 fn check_v3(
     state: &State,
+    inner: &Inner,
     req: &Incoming2,
     decision: &mut Decision,
     now: SystemTime,
@@ -761,7 +964,7 @@ fn check_v3(
     let token = req
         .header("x-acs-security-token")
         .or_else(|| req.params.get("SecurityToken").cloned());
-    let credential = check_credential(state, &auth.credential, token.as_deref())?;
+    let secret = check_credential(state, inner, &auth.credential, token.as_deref(), now)?;
     check_window(state, timestamp, now)?;
 
     // Each header the client names, with the value it sent (empty when absent).
@@ -780,11 +983,111 @@ fn check_v3(
         &verify::sha256_hex(&req.body),
     );
     let string_to_sign = verify::v3_string_to_sign(&canonical_request);
-    let expected = verify::v3_signature(&credential.access_key_secret, &string_to_sign);
+    let expected = verify::v3_signature(&secret, &string_to_sign);
     if !verify::constant_time_eq(&expected, &auth.signature.to_ascii_lowercase()) {
         return Err(signature_mismatch(&string_to_sign));
     }
     Ok((auth.credential, nonce))
+}
+
+/// Issues and remembers a temporary credential valid for `lifetime` on the emulator's clock.
+fn issue(
+    state: &State,
+    inner: &mut Inner,
+    lifetime: Duration,
+) -> (String, String, String, SystemTime) {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let id = format!("STS.NEmu{}", state.random_chars(ALNUM, 20));
+    let secret = state.random_chars(ALNUM, 40);
+    // STS tokens are base64: keep the characters that trip encoders.
+    let token = format!(
+        "CAIS{}+/{}==",
+        state.random_chars(ALNUM, 60),
+        state.random_chars(ALNUM, 20)
+    );
+    let expires = state.now() + lifetime;
+    inner.issued.insert(
+        id.clone(),
+        Issued {
+            secret: secret.clone(),
+            token: token.clone(),
+            expires,
+        },
+    );
+    (id, secret, token, expires)
+}
+
+fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// STS `AssumeRole` (signed) and `AssumeRoleWithOIDC` (anonymous).
+fn assume_role(state: &State, inner: &mut Inner, req: &Incoming2, action: &str) -> Answer {
+    let get = |name: &str| req.params.get(name).filter(|v| !v.is_empty()).cloned();
+    let Some(role_arn) = get("RoleArn") else {
+        return Answer::Error(missing("RoleArn"));
+    };
+    let Some(session) = get("RoleSessionName") else {
+        return Answer::Error(missing("RoleSessionName"));
+    };
+    let Some(role) = state.scenario.roles.iter().find(|r| r.role_arn == role_arn) else {
+        return Answer::Error(api_error(
+            404,
+            "EntityNotExist.Role",
+            format!("The role not exists: {role_arn}."),
+        ));
+    };
+    if action == "AssumeRoleWithOIDC" {
+        let Some(provider) = get("OIDCProviderArn") else {
+            return Answer::Error(missing("OIDCProviderArn"));
+        };
+        let Some(token) = get("OIDCToken") else {
+            return Answer::Error(missing("OIDCToken"));
+        };
+        if role.oidc_provider_arn.as_deref() != Some(provider.as_str()) {
+            return Answer::Error(api_error(
+                404,
+                "EntityNotExist.OIDCProvider",
+                format!("The specified OIDC provider does not exist: {provider}."),
+            ));
+        }
+        if role.oidc_token.as_ref().is_some_and(|t| t != &token) {
+            return Answer::Error(api_error(
+                400,
+                "AuthenticationFail.OIDCToken.Invalid",
+                "The OIDC token is invalid.",
+            ));
+        }
+    }
+    let mut lifetime = role.duration;
+    if let Some(text) = get("DurationSeconds") {
+        match text.parse::<u64>() {
+            Ok(seconds) if seconds >= 900 => {
+                lifetime = lifetime.min(Duration::from_secs(seconds));
+            }
+            _ => {
+                return Answer::Error(api_error(
+                    400,
+                    "InvalidParameter.DurationSeconds",
+                    "The parameter DurationSeconds is wrong: at least 900 seconds.",
+                ))
+            }
+        }
+    }
+    let (id, secret, token, expires) = issue(state, inner, lifetime);
+    Answer::Json(json!({
+        "RequestId": null,
+        "AssumedRoleUser": {
+            "AssumedRoleId": format!("3{}:{session}", state.random_chars(b"0123456789", 17)),
+            "Arn": format!("{role_arn}/{session}"),
+        },
+        "Credentials": {
+            "SecurityToken": token,
+            "AccessKeyId": id,
+            "AccessKeySecret": secret,
+            "Expiration": rfc3339(expires),
+        },
+    }))
 }
 
 fn success_code(state: &State) -> Value {
