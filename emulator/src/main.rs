@@ -73,6 +73,8 @@ fn run(cli: Cli) -> Result<(), String> {
         None => None,
     };
     let demo = cli.demo;
+    // Handlers go in before the first line: a script may signal as soon as it reads it.
+    let signals = Signals::install()?;
     let emulator =
         bpstudio_emulator::start_with_log(scenario, SocketAddr::new(cli.host, cli.port), log)
             .map_err(|e| format!("cannot listen on {}:{}: {e}", cli.host, cli.port))?;
@@ -110,34 +112,66 @@ fn run(cli: Cli) -> Result<(), String> {
         );
     }
 
-    wait_for_signal()?;
+    signals.wait();
     emulator.stop();
     Ok(())
 }
 
-/// Blocks until SIGINT or SIGTERM (Ctrl-C elsewhere).
-fn wait_for_signal() -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the signal handler: {e}"))?;
-    runtime.block_on(async {
+/// SIGINT and SIGTERM (Ctrl-C elsewhere), registered at once, awaited later.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the signal handler: {e}"))?;
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            let mut term = signal(SignalKind::terminate())
+            let _context = runtime.enter();
+            let interrupt = signal(SignalKind::interrupt())
+                .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+            let terminate = signal(SignalKind::terminate())
                 .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
+            drop(_context);
+            Ok(Signals {
+                runtime,
+                interrupt,
+                terminate,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals { runtime })
+    }
+
+    /// Blocks until one of the signals arrives.
+    fn wait(self) {
+        #[cfg(unix)]
+        {
+            let Signals {
+                runtime,
+                mut interrupt,
+                mut terminate,
+            } = self;
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            });
         }
         #[cfg(not(unix))]
         {
-            let _ = tokio::signal::ctrl_c().await;
+            let _ = self.runtime.block_on(tokio::signal::ctrl_c());
         }
-        Ok(())
-    })
+    }
 }
 
 #[cfg(test)]

@@ -183,3 +183,12 @@ fn shipped_example_scenario_parses() {
     assert!(!scenario.operations.is_empty());
     assert!(!scenario.faults.is_empty());
 }
+
+#[test]
+fn a_signal_right_after_the_first_line_stops_cleanly() {
+    for name in ["TERM", "INT", "TERM"] {
+        let (mut child, _, _) = launch(&["--demo"]);
+        signal(&child, name);
+        assert!(wait_exit(&mut child).success(), "SIG{name}");
+    }
+}
