@@ -160,6 +160,8 @@ pub struct OperationSpec {
     pub expired: bool,
     /// `visible_after`: answered without `Data` until this long after its first request.
     pub visible_after: Option<Duration>,
+    /// `expires_after`: answered without `Data` from this long after its first request on.
+    pub expires_after: Option<Duration>,
 }
 
 /// `[[rules]]`: picks the lifecycle of an `ExecuteOperationASync` call.
@@ -175,6 +177,10 @@ pub struct Rule {
     pub message: Option<String>,
     /// See `message`.
     pub arguments: Option<String>,
+    /// `visible_after`: the new id answers without `Data` until this long after creation.
+    pub visible_after: Option<Duration>,
+    /// `expires_after`: the new id expires this long after creation (default `operation_ttl`).
+    pub expires_after: Option<Duration>,
 }
 
 /// What a fault does to the response.
@@ -495,6 +501,8 @@ struct RawOperation {
     expired: bool,
     #[serde(default)]
     visible_after: Option<DurationText>,
+    #[serde(default)]
+    expires_after: Option<DurationText>,
 }
 
 #[derive(Deserialize)]
@@ -512,6 +520,10 @@ struct RawRule {
     message: Option<String>,
     #[serde(default)]
     arguments: Option<String>,
+    #[serde(default)]
+    visible_after: Option<DurationText>,
+    #[serde(default)]
+    expires_after: Option<DurationText>,
 }
 
 #[derive(Deserialize)]
@@ -698,6 +710,7 @@ impl RawScenario {
                 arguments: raw.arguments,
                 expired: raw.expired,
                 visible_after: raw.visible_after.map(|d| d.0),
+                expires_after: raw.expires_after.map(|d| d.0),
             });
         }
 
@@ -718,6 +731,8 @@ impl RawScenario {
                 steps,
                 message: raw.message,
                 arguments: raw.arguments,
+                visible_after: raw.visible_after.map(|d| d.0),
+                expires_after: raw.expires_after.map(|d| d.0),
             });
         }
 

@@ -76,6 +76,8 @@ struct OperationState {
     arguments: Option<String>,
     expired: bool,
     visible_after: Option<Duration>,
+    /// Counted from `clock_start`, like `visible_after`.
+    expires_after: Option<Duration>,
     /// When `after` starts counting: creation, or the first request naming a scripted id.
     clock_start: Option<Instant>,
     expires_at: Option<Instant>,
@@ -97,6 +99,7 @@ impl State {
                         arguments: spec.arguments.clone(),
                         expired: spec.expired,
                         visible_after: spec.visible_after,
+                        expires_after: spec.expires_after,
                         clock_start: None,
                         expires_at: None,
                         polls: 0,
@@ -1115,6 +1118,7 @@ fn get_result(state: &State, inner: &mut Inner, req: &Incoming2) -> Answer {
         let hidden = op.expired
             || op.expires_at.is_some_and(|at| now >= at)
             || op.visible_after.is_some_and(|v| elapsed < v)
+            || op.expires_after.is_some_and(|e| elapsed >= e)
             || op.steps.is_empty();
         if !hidden {
             let step = current_step(&op.steps, elapsed, op.polls);
@@ -1217,9 +1221,14 @@ fn execute_async(state: &State, inner: &mut Inner, req: &Incoming2) -> (Answer, 
             message,
             arguments,
             expired: false,
-            visible_after: None,
+            visible_after: rule.and_then(|r| r.visible_after),
+            expires_after: None,
             clock_start: Some(now),
-            expires_at: Some(now + scenario.settings.operation_ttl),
+            expires_at: Some(
+                now + rule
+                    .and_then(|r| r.expires_after)
+                    .unwrap_or(scenario.settings.operation_ttl),
+            ),
             polls: 0,
         },
     );

@@ -715,3 +715,38 @@ fn every_response_has_a_date_even_unsigned_garbage() {
     assert_eq!(response.status, 400);
     assert_eq!(response.code(), "MissingVersion");
 }
+
+#[test]
+fn expires_after_removes_data_mid_way() {
+    let emulator = start(scenario(
+        "[[operations]]\nid = \"op_short\"\nstatus = \"RUNNING\"\nexpires_after = \"300ms\"\n",
+    ))
+    .unwrap();
+    assert_eq!(status_of(&emulator, "op_short"), "RUNNING");
+    std::thread::sleep(Duration::from_millis(350));
+    assert_eq!(status_of(&emulator, "op_short"), "<no Data>");
+}
+
+#[test]
+fn rules_can_delay_visibility_and_shorten_expiry_of_created_ids() {
+    let emulator = start(scenario(
+        r#"
+[[rules]]
+steps = [ { status = "RUNNING" } ]
+visible_after = "200ms"
+expires_after = "500ms"
+"#,
+    ))
+    .unwrap();
+    let json = V1::new(ID, SECRET, "ExecuteOperationASync")
+        .api("ServiceType", "ecs")
+        .api("Operation", "rebootInstance")
+        .send(emulator.addr())
+        .json();
+    let id = json["Data"].as_str().unwrap().to_string();
+    assert_eq!(status_of(&emulator, &id), "<no Data>");
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(status_of(&emulator, &id), "RUNNING");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(status_of(&emulator, &id), "<no Data>");
+}
