@@ -1,7 +1,9 @@
 /*!
 The HTTP side of the emulator: one hyper service at `/` that parses an RPC request, checks
 it the way the service does (API, parameters, credentials, clock, signature, nonce, rate),
-injects the scenario's faults and answers with the service's JSON bodies.
+injects the scenario's faults and answers with the service's JSON bodies. The same service
+plays STS (`AssumeRole`, `AssumeRoleWithOIDC` at `/`), the ECS metadata service
+(`/latest/...`) and a credentials URI, and accepts what they issue until it expires.
 
 It owns the emulator's mutable state (operations, nonces, request log). Signature arithmetic
 lives in `verify`, the scenario model in `scenario`.
@@ -315,7 +317,7 @@ fn throttled() -> ApiError {
 }
 
 /// What the parsed request looks like, for checks and for the log.
-struct Incoming2 {
+struct ParsedRequest {
     method: String,
     params: BTreeMap<String, String>,
     query: BTreeMap<String, String>,
@@ -325,7 +327,7 @@ struct Incoming2 {
     host: String,
 }
 
-impl Incoming2 {
+impl ParsedRequest {
     fn header(&self, name: &str) -> Option<String> {
         let values: Vec<&str> = self
             .headers
@@ -569,7 +571,7 @@ fn side_endpoint(state: &State, parts: &Parts) -> (Response<EmuBody>, String, St
     )
 }
 
-fn parse(parts: &Parts, body: Bytes) -> Incoming2 {
+fn parse(parts: &Parts, body: Bytes) -> ParsedRequest {
     let query: BTreeMap<String, String> = parts
         .uri
         .query()
@@ -593,7 +595,7 @@ fn parse(parts: &Parts, body: Bytes) -> Incoming2 {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("bpstudio.aliyuncs.com")
         .to_string();
-    Incoming2 {
+    ParsedRequest {
         method: parts.method.to_string(),
         params,
         query,
@@ -605,7 +607,7 @@ fn parse(parts: &Parts, body: Bytes) -> Incoming2 {
 }
 
 /// Everything that happens under the state lock: checks, counters, operation state.
-fn evaluate(state: &State, req: Incoming2) -> Decision {
+fn evaluate(state: &State, req: ParsedRequest) -> Decision {
     let v3 = req.is_v3();
     let mut decision = Decision {
         action: if v3 {
@@ -691,7 +693,7 @@ fn evaluate(state: &State, req: Incoming2) -> Decision {
 fn authenticate(
     state: &State,
     inner: &mut Inner,
-    req: &Incoming2,
+    req: &ParsedRequest,
     decision: &mut Decision,
 ) -> Result<(), ApiError> {
     let v3 = req.is_v3();
@@ -879,7 +881,7 @@ fn check_window(state: &State, timestamp: SystemTime, now: SystemTime) -> Result
 fn check_v1(
     state: &State,
     inner: &Inner,
-    req: &Incoming2,
+    req: &ParsedRequest,
     decision: &mut Decision,
     now: SystemTime,
 ) -> Result<(String, String), ApiError> {
@@ -937,7 +939,7 @@ fn check_v1(
 fn check_v3(
     state: &State,
     inner: &Inner,
-    req: &Incoming2,
+    req: &ParsedRequest,
     decision: &mut Decision,
     now: SystemTime,
 ) -> Result<(String, String), ApiError> {
@@ -1025,7 +1027,7 @@ fn rfc3339(at: SystemTime) -> String {
 }
 
 /// STS `AssumeRole` (signed) and `AssumeRoleWithOIDC` (anonymous).
-fn assume_role(state: &State, inner: &mut Inner, req: &Incoming2, action: &str) -> Answer {
+fn assume_role(state: &State, inner: &mut Inner, req: &ParsedRequest, action: &str) -> Answer {
     let get = |name: &str| req.params.get(name).filter(|v| !v.is_empty()).cloned();
     let Some(role_arn) = get("RoleArn") else {
         return Answer::Error(missing("RoleArn"));
@@ -1101,7 +1103,7 @@ fn success_code(state: &State) -> Value {
     }
 }
 
-fn get_result(state: &State, inner: &mut Inner, req: &Incoming2) -> Answer {
+fn get_result(state: &State, inner: &mut Inner, req: &ParsedRequest) -> Answer {
     let id = match req.params.get("OperationId").filter(|v| !v.is_empty()) {
         Some(id) => id.clone(),
         None => return Answer::Error(missing("OperationId")),
@@ -1168,7 +1170,7 @@ fn default_steps() -> Vec<Step> {
     ]
 }
 
-fn execute_async(state: &State, inner: &mut Inner, req: &Incoming2) -> (Answer, Option<String>) {
+fn execute_async(state: &State, inner: &mut Inner, req: &ParsedRequest) -> (Answer, Option<String>) {
     let get = |name: &str| req.params.get(name).filter(|v| !v.is_empty()).cloned();
     let Some(service_type) = get("ServiceType") else {
         return (Answer::Error(missing("ServiceType")), None);
