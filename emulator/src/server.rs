@@ -1170,7 +1170,11 @@ fn default_steps() -> Vec<Step> {
     ]
 }
 
-fn execute_async(state: &State, inner: &mut Inner, req: &ParsedRequest) -> (Answer, Option<String>) {
+fn execute_async(
+    state: &State,
+    inner: &mut Inner,
+    req: &ParsedRequest,
+) -> (Answer, Option<String>) {
     let get = |name: &str| req.params.get(name).filter(|v| !v.is_empty()).cloned();
     let Some(service_type) = get("ServiceType") else {
         return (Answer::Error(missing("ServiceType")), None);
