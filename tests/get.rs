@@ -532,3 +532,51 @@ fn help_of_each_subcommand_shows_examples() {
         assert!(r.stdout.contains("bpstudio-op "), "{sub}: {r:?}");
     }
 }
+
+/// A one-connection stand-in proxy on loopback: records the request line it is sent.
+fn proxy_listener() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let mut buf = [0u8; 256];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn https_proxy_and_no_proxy_are_honoured() {
+    let t = env();
+    // Nothing listens on the target: only the proxy (or its absence) decides what happens.
+    let target = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let endpoint = format!("https://127.0.0.1:{target}");
+
+    let (proxy, seen) = proxy_listener();
+    let r = run(t
+        .cmd()
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{proxy}"))
+        .args(["get", "op_ok", "--retries", "0", "--endpoint", &endpoint]));
+    assert_eq!(r.code, 5, "{r:?}");
+    let line = seen
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the request went through the proxy");
+    assert!(line.starts_with(&format!("CONNECT 127.0.0.1:{target} ")), "{line}");
+
+    let (proxy, seen) = proxy_listener();
+    let r = run(t
+        .cmd()
+        .env("HTTPS_PROXY", format!("http://127.0.0.1:{proxy}"))
+        .env("NO_PROXY", "127.0.0.1")
+        .args(["get", "op_ok", "--retries", "0", "--endpoint", &endpoint]));
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("Connection refused"), "went direct: {r:?}");
+    assert!(seen.try_recv().is_err(), "NO_PROXY kept the request off the proxy");
+}
