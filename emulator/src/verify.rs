@@ -35,12 +35,19 @@ pub fn percent_encode(text: &str) -> String {
 /// V1 step 1: the canonicalized query string. Every parameter except `Signature` itself,
 /// sorted by name (byte order), each name and value percent-encoded, joined `k=v&k=v`.
 pub fn v1_canonicalized_query(params: &BTreeMap<String, String>) -> String {
+    encoded_sorted_query(
+        params
+            .iter()
+            .filter(|(name, _)| name.as_str() != "Signature"),
+    )
+}
+
+/// `k=v` pairs with names and values percent-encoded, sorted on the encoded names (as the
+/// documentation says; for ASCII names it is the same order), joined by `&`.
+fn encoded_sorted_query<'a>(params: impl Iterator<Item = (&'a String, &'a String)>) -> String {
     let mut pairs: Vec<(String, String)> = params
-        .iter()
-        .filter(|(name, _)| name.as_str() != "Signature")
         .map(|(name, value)| (percent_encode(name), percent_encode(value)))
         .collect();
-    // Sort on the encoded names, as the documentation says; for ASCII names it is the same order.
     pairs.sort();
     pairs
         .iter()
@@ -80,16 +87,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// V3 step 1: the canonical query string: query parameters sorted by name, names and values
 /// percent-encoded, `k=v` joined by `&`; empty when there is no query.
 pub fn v3_canonical_query(query: &BTreeMap<String, String>) -> String {
-    let mut pairs: Vec<(String, String)> = query
-        .iter()
-        .map(|(name, value)| (percent_encode(name), percent_encode(value)))
-        .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    encoded_sorted_query(query.iter())
 }
 
 /// V3 step 2: the canonical headers: each signed header as `name:value\n`, names lowercased
