@@ -26,7 +26,7 @@ pub const DEFAULT_PROFILE: &str = "default";
 /// Keys allowed at the top level of the config file.
 const TOP_LEVEL_KEYS: &[&str] = &["profile", "profiles"];
 
-/// Keys allowed in a `[profiles.NAME]` table, in the order they are documented.
+/// The keys `bpstudio-op configure` writes, in the order they are documented.
 pub const PROFILE_KEYS: &[&str] = &[
     "mode",
     "access_key_id",
@@ -38,6 +38,24 @@ pub const PROFILE_KEYS: &[&str] = &[
     "signature_version",
     "timeout",
     "interval",
+];
+
+/// The keys of the temporary-credential modes (RamRoleArn, OIDC, EcsRamRole, CredentialsURI,
+/// ChainableRamRoleArn), named as in the aliyun CLI's `config.json`, in documentation order.
+/// Allowed in a profile besides [`PROFILE_KEYS`]; `configure` leaves them as they are.
+pub const ROLE_KEYS: &[&str] = &[
+    "ram_role_arn",
+    "ram_session_name",
+    "expired_seconds",
+    "external_id",
+    "policy",
+    "source_profile",
+    "oidc_provider_arn",
+    "oidc_token_file",
+    "ram_role_name",
+    "credentials_uri",
+    "sts_region",
+    "sts_endpoint",
 ];
 
 /// `bpstudio-op`'s config file (`<config dir>/bpstudio-op/config.toml`).
@@ -236,6 +254,42 @@ pub struct Profile {
         skip_serializing_if = "Option::is_none"
     )]
     pub interval: Option<Duration>,
+    /// The role to assume (RamRoleArn, OIDC, ChainableRamRoleArn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ram_role_arn: Option<String>,
+    /// `RoleSessionName` of the assumed role; default `bpstudio-op-<unix time>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ram_session_name: Option<String>,
+    /// `DurationSeconds` of the assumed role (at least 900; default 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_seconds: Option<u64>,
+    /// `ExternalId` of `AssumeRole`, when the role's trust policy requires one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// `Policy`: a JSON policy that narrows the assumed role's permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// ChainableRamRoleArn: the profile whose credentials assume the role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_profile: Option<String>,
+    /// OIDC: the identity provider's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_provider_arn: Option<String>,
+    /// OIDC: the file holding the OIDC token (re-read at each refresh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_token_file: Option<String>,
+    /// EcsRamRole: the instance's role name (discovered from the metadata service when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ram_role_name: Option<String>,
+    /// CredentialsURI: the URL that serves credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_uri: Option<String>,
+    /// STS region: `sts.<region>.aliyuncs.com` instead of `sts.aliyuncs.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts_region: Option<String>,
+    /// STS endpoint (URL or host), overriding `sts_region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts_endpoint: Option<String>,
 }
 
 impl Profile {
@@ -245,6 +299,27 @@ impl Profile {
             || self.access_key_id.is_some()
             || self.access_key_secret.is_some()
             || self.security_token.is_some()
+            || self.has_role_keys()
+    }
+
+    /// Whether any key of a temporary-credential mode ([`ROLE_KEYS`]) is set.
+    pub fn has_role_keys(&self) -> bool {
+        [
+            &self.ram_role_arn,
+            &self.ram_session_name,
+            &self.external_id,
+            &self.policy,
+            &self.source_profile,
+            &self.oidc_provider_arn,
+            &self.oidc_token_file,
+            &self.ram_role_name,
+            &self.credentials_uri,
+            &self.sts_region,
+            &self.sts_endpoint,
+        ]
+        .iter()
+        .any(|v| v.is_some())
+            || self.expired_seconds.is_some()
     }
 
     /// The mode, explicit or inferred: `StsToken` when a token is present, else `AK`.
@@ -271,6 +346,18 @@ impl fmt::Debug for Profile {
             .field("signature_version", &self.signature_version)
             .field("timeout", &self.timeout)
             .field("interval", &self.interval)
+            .field("ram_role_arn", &self.ram_role_arn)
+            .field("ram_session_name", &self.ram_session_name)
+            .field("expired_seconds", &self.expired_seconds)
+            .field("external_id", &redacted(&self.external_id))
+            .field("policy", &self.policy)
+            .field("source_profile", &self.source_profile)
+            .field("oidc_provider_arn", &self.oidc_provider_arn)
+            .field("oidc_token_file", &self.oidc_token_file)
+            .field("ram_role_name", &self.ram_role_name)
+            .field("credentials_uri", &self.credentials_uri)
+            .field("sts_region", &self.sts_region)
+            .field("sts_endpoint", &self.sts_endpoint)
             .finish()
     }
 }
@@ -412,10 +499,11 @@ fn check_unknown_keys(text: &str, table: &toml::Table) -> Result<(), ParseError>
     if let Some(toml::Value::Table(profiles)) = table.get("profiles") {
         for (name, profile) in profiles {
             if let toml::Value::Table(profile) = profile {
+                let known: Vec<&str> = PROFILE_KEYS.iter().chain(ROLE_KEYS).copied().collect();
                 for key in profile.keys() {
-                    if !PROFILE_KEYS.contains(&key.as_str()) {
+                    if !known.contains(&key.as_str()) {
                         let place = format!("in [profiles.{name}]");
-                        note(&place, key, PROFILE_KEYS, &mut first_line);
+                        note(&place, key, &known, &mut first_line);
                     }
                 }
             }
@@ -426,8 +514,9 @@ fn check_unknown_keys(text: &str, table: &toml::Table) -> Result<(), ParseError>
     } else {
         let mut message = problems.join("; ");
         message.push_str(&format!(
-            "; known keys of a profile: {}",
-            PROFILE_KEYS.join(", ")
+            "; known keys of a profile: {}, and for role modes: {}",
+            PROFILE_KEYS.join(", "),
+            ROLE_KEYS.join(", ")
         ));
         Err(ParseError::new(first_line, message))
     }
@@ -571,6 +660,42 @@ pub struct AliyunProfile {
     pub sts_token: String,
     #[serde(default)]
     pub region_id: String,
+    #[serde(default)]
+    pub ram_role_arn: String,
+    #[serde(default)]
+    pub ram_session_name: String,
+    /// `DurationSeconds`; 0 when absent (the CLI writes a number).
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub expired_seconds: u64,
+    #[serde(default)]
+    pub external_id: String,
+    #[serde(default)]
+    pub source_profile: String,
+    #[serde(default)]
+    pub oidc_provider_arn: String,
+    #[serde(default)]
+    pub oidc_token_file: String,
+    #[serde(default)]
+    pub ram_role_name: String,
+    #[serde(default)]
+    pub credentials_uri: String,
+    #[serde(default)]
+    pub sts_region: String,
+}
+
+/// A number the CLI writes as a JSON number; a numeric string is accepted too.
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| serde::de::Error::custom("expected a non-negative integer")),
+        serde_json::Value::String(s) if s.trim().is_empty() => Ok(0),
+        serde_json::Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom("expected a non-negative integer")),
+        _ => Err(serde::de::Error::custom("expected a non-negative integer")),
+    }
 }
 
 impl fmt::Debug for AliyunProfile {
@@ -583,6 +708,16 @@ impl fmt::Debug for AliyunProfile {
             .field("access_key_secret", &redacted(&self.access_key_secret))
             .field("sts_token", &redacted(&self.sts_token))
             .field("region_id", &self.region_id)
+            .field("ram_role_arn", &self.ram_role_arn)
+            .field("ram_session_name", &self.ram_session_name)
+            .field("expired_seconds", &self.expired_seconds)
+            .field("external_id", &redacted(&self.external_id))
+            .field("source_profile", &self.source_profile)
+            .field("oidc_provider_arn", &self.oidc_provider_arn)
+            .field("oidc_token_file", &self.oidc_token_file)
+            .field("ram_role_name", &self.ram_role_name)
+            .field("credentials_uri", &self.credentials_uri)
+            .field("sts_region", &self.sts_region)
             .finish()
     }
 }
@@ -909,7 +1044,7 @@ interval = "2s"
         let text = include_str!("../config.example.toml");
         let c = parse(text).expect("config.example.toml must parse");
         assert!(!c.profiles.is_empty());
-        for key in PROFILE_KEYS.iter().chain(TOP_LEVEL_KEYS) {
+        for key in PROFILE_KEYS.iter().chain(ROLE_KEYS).chain(TOP_LEVEL_KEYS) {
             assert!(
                 text.contains(key),
                 "config.example.toml does not mention `{key}`"

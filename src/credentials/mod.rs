@@ -1,19 +1,29 @@
 /*!
 The credential chain of SPEC §5: which source gives the AccessKey, and the credentials it gives.
 
-Owns the order of the sources and the rules for each (which file, which section, which mode).
-The file formats belong to [`crate::config`]; the environment is injected through [`Env`] so
-tests never touch the process environment. It must not sign, send requests or print.
+Owns the order of the sources and the rules for each (which file, which section, which mode,
+which environment variable). The file formats belong to [`crate::config`]; the environment is
+injected through [`Env`] so tests never touch the process environment. This module itself does
+not send requests or print: the fetchers of temporary credentials live in its submodules
+([`sts`], [`imds`], [`uri`]), the refresh-ahead-of-expiry rule in [`refresh`], the disk cache
+in [`cache`].
 
 Shape (after aws-config's `meta/credentials/chain.rs`): every source answers
 `Result<Option<_>>`: `Ok(None)` means "not here, try the next", `Err` stops the chain and names
 the source. [`resolve`] walks the sources once and returns a [`CredentialSource`], which is
 asked afresh for [`CredentialSource::credentials`] before every request, so that temporary
-credentials (later: RamRoleArn, OIDC, ECS RAM role, credentials URI) can refresh themselves
-behind it.
+credentials (RamRoleArn, OIDC, ECS RAM role, credentials URI, ChainableRamRoleArn) refresh
+themselves behind it, one refresh at a time.
 
 Secrets never appear in `Debug`, `Display` or error messages.
 */
+
+pub mod cache;
+mod http;
+pub mod imds;
+pub mod refresh;
+pub mod sts;
+pub mod uri;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,7 +46,19 @@ pub const ENV_CREDENTIALS_FILE: &str = "ALIBABA_CLOUD_CREDENTIALS_FILE";
 pub const ENV_CLI_PROFILE_DISABLED: &str = "ALIBABA_CLOUD_CLI_PROFILE_DISABLED";
 
 /// The modes this version can turn into credentials.
-pub const SUPPORTED_MODES: &[Mode] = &[Mode::Ak, Mode::StsToken];
+pub const SUPPORTED_MODES: &[Mode] = &Mode::ALL;
+
+/// Source 2: the role to assume with OIDC.
+pub const ENV_ROLE_ARN: &str = "ALIBABA_CLOUD_ROLE_ARN";
+/// Source 2: the OIDC identity provider.
+pub const ENV_OIDC_PROVIDER_ARN: &str = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN";
+/// Source 2: the file holding the OIDC token.
+pub const ENV_OIDC_TOKEN_FILE: &str = "ALIBABA_CLOUD_OIDC_TOKEN_FILE";
+/// `RoleSessionName` of source 2.
+pub const ENV_ROLE_SESSION_NAME: &str = "ALIBABA_CLOUD_ROLE_SESSION_NAME";
+
+/// How many `source_profile` links a ChainableRamRoleArn profile may follow.
+const MAX_CHAIN_DEPTH: usize = 5;
 
 /// The `type`s of the shared credentials file this version supports.
 const SUPPORTED_INI_TYPES: &[&str] = &["access_key", "sts"];
@@ -196,13 +218,18 @@ pub struct CredentialSource {
 struct Source {
     provider: Provider,
     description: String,
+    /// What tells these credentials apart from others, for the keys of the disk cache of the
+    /// roles they assume; `None` when nothing does (then such roles are not cached).
+    fingerprint: Option<String>,
 }
 
-/// The kinds of source. Later: `RamRoleArn`, `Oidc`, `EcsRamRole`, `CredentialsUri`, each
-/// holding its cached temporary credentials and refreshing them before `expiration`.
+/// The kinds of source.
 enum Provider {
     /// Credentials known up front (AK, StsToken).
     Static(Credentials),
+    /// Temporary credentials (RamRoleArn, OIDC, ECS RAM role, credentials URI,
+    /// ChainableRamRoleArn), refreshed before they expire.
+    Refreshing(refresh::Refreshing),
 }
 
 impl CredentialSource {
@@ -210,7 +237,41 @@ impl CredentialSource {
     pub async fn credentials(&self) -> Result<Credentials> {
         match &self.inner.provider {
             Provider::Static(c) => Ok(c.clone()),
+            Provider::Refreshing(r) => r.credentials().await,
         }
+    }
+
+    /// Temporary credentials from `fetch`, refreshed ahead of expiry on `clock`.
+    pub fn refreshing(
+        fetch: Box<dyn refresh::Fetch>,
+        clock: refresh::Clock,
+        cache: Option<cache::DiskCache>,
+        description: String,
+    ) -> Self {
+        Self::from_refreshing(
+            refresh::Refreshing::new(fetch, clock, cache),
+            description,
+            None,
+        )
+    }
+
+    fn from_refreshing(
+        r: refresh::Refreshing,
+        description: String,
+        fingerprint: Option<String>,
+    ) -> Self {
+        CredentialSource {
+            inner: Arc::new(Source {
+                provider: Provider::Refreshing(r),
+                description,
+                fingerprint,
+            }),
+        }
+    }
+
+    /// What tells these credentials apart (never a secret: secrets only hashed).
+    pub fn fingerprint(&self) -> Option<String> {
+        self.inner.fingerprint.clone()
     }
 
     /// Where the credentials come from, for `--verbose` and error messages; never a secret.
@@ -224,10 +285,20 @@ impl CredentialSource {
     }
 
     fn fixed(c: Credentials, description: String) -> Self {
+        let fingerprint = format!(
+            "static:{}:{}:{}",
+            c.access_key_id,
+            cache::fingerprint(&c.access_key_secret),
+            c.security_token
+                .as_deref()
+                .map(cache::fingerprint)
+                .unwrap_or_default()
+        );
         CredentialSource {
             inner: Arc::new(Source {
                 provider: Provider::Static(c),
                 description,
+                fingerprint: Some(fingerprint),
             }),
         }
     }
@@ -250,12 +321,14 @@ pub fn resolve(lookup: &Lookup) -> Result<CredentialSource> {
     if let Some(name) = lookup.profile_name() {
         return named_profile(lookup, name);
     }
-    // Sources 2 (OIDC), 6 (ECS RAM role) and 7 (credentials URI) slot in here later.
-    const CHAIN: [ChainStep; 4] = [
+    const CHAIN: [ChainStep; 7] = [
         from_environment,
+        from_oidc_environment,
         from_config_default_profile,
         from_aliyun_current_profile,
         from_credentials_file,
+        from_ecs_metadata,
+        from_credentials_uri,
     ];
     let mut looked = Vec::new();
     for step in CHAIN {
@@ -339,7 +412,7 @@ fn from_config_default_profile(
         ));
         return Ok(None);
     }
-    our_profile_source(name, profile, path).map(Some)
+    our_profile_source(lookup, name, profile, 0).map(Some)
 }
 
 /// Source 4: the current profile of the aliyun CLI's `~/.aliyun/config.json`.
@@ -368,7 +441,7 @@ fn from_aliyun_current_profile(
         ));
         return Ok(None);
     };
-    aliyun_profile_source(profile, &path).map(Some)
+    aliyun_profile_source(lookup, &aliyun, profile, &path, 0).map(Some)
 }
 
 /// Source 5: section `default` of `ALIBABA_CLOUD_CREDENTIALS_FILE`, else of
@@ -488,15 +561,15 @@ fn ini_section_source(
 fn named_profile(lookup: &Lookup, name: &str) -> Result<CredentialSource> {
     let ours = lookup.config.and_then(|c| c.profile(name));
     if let Some(profile) = ours.filter(|p| p.has_credentials()) {
-        return our_profile_source(name, profile, lookup.config_path);
+        return our_profile_source(lookup, name, profile, 0);
     }
     // A settings-only profile of ours may take its credentials from the aliyun CLI's namesake.
     let aliyun = lookup.aliyun_config()?;
-    if let Some((path, profile)) = aliyun
+    if let Some((path, config, profile)) = aliyun
         .as_ref()
-        .and_then(|(path, c)| c.profile(name).map(|p| (path, p)))
+        .and_then(|(path, c)| c.profile(name).map(|p| (path, c, p)))
     {
-        return aliyun_profile_source(profile, path);
+        return aliyun_profile_source(lookup, config, profile, path, 0);
     }
     if ours.is_some() {
         return Err(Error::config(format!(
@@ -558,7 +631,7 @@ fn supported_modes() -> String {
         .iter()
         .map(|m| m.as_str())
         .collect::<Vec<_>>()
-        .join(" or ")
+        .join(", ")
 }
 
 fn unsupported_mode(mode: &str, place: &str) -> Error {
@@ -573,67 +646,460 @@ fn unsupported_mode(mode: &str, place: &str) -> Error {
     .with_hint(unsupported_hint())
 }
 
-/// Credentials of a profile of our config file.
-fn our_profile_source(name: &str, p: &Profile, path: &Path) -> Result<CredentialSource> {
-    let place = format!("profile '{name}' in {}", path.display());
-    let required = |value: &Option<String>, key: &str| -> Result<String> {
+/// A profile of either file, in one shape: what its mode needs, and how to name it.
+struct ProfileSpec {
+    /// "profile 'x' in /path".
+    place: String,
+    /// What to run to fix it.
+    fix: String,
+    /// The name of the token key in this file (`security_token` or `sts_token`).
+    token_key: &'static str,
+    mode: Mode,
+    access_key_id: Option<String>,
+    access_key_secret: Option<String>,
+    security_token: Option<String>,
+    ram_role_arn: Option<String>,
+    ram_session_name: Option<String>,
+    expired_seconds: Option<u64>,
+    external_id: Option<String>,
+    policy: Option<String>,
+    source_profile: Option<String>,
+    oidc_provider_arn: Option<String>,
+    oidc_token_file: Option<String>,
+    ram_role_name: Option<String>,
+    credentials_uri: Option<String>,
+    sts_region: Option<String>,
+    sts_endpoint: Option<String>,
+}
+
+impl ProfileSpec {
+    fn required(&self, value: &Option<String>, key: &str) -> Result<String> {
         value.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
-            Error::config(format!("{place} has no {key}")).with_hint(configure_hint(name))
+            Error::config(format!("{} has no {key}", self.place)).with_hint(self.fix.clone())
         })
-    };
-    let mode = p.effective_mode();
-    let credentials = match mode {
+    }
+
+    fn role(&self) -> Result<sts::Role> {
+        let mut role = sts::Role::new(
+            self.required(&self.ram_role_arn, "ram_role_arn")?,
+            self.ram_session_name.clone(),
+            self.expired_seconds,
+        );
+        role.policy = self.policy.clone().filter(|p| !p.is_empty());
+        role.external_id = self.external_id.clone().filter(|p| !p.is_empty());
+        role.check(&self.place)?;
+        Ok(role)
+    }
+
+    fn sts_endpoint(&self, lookup: &Lookup) -> Result<crate::endpoint::Endpoint> {
+        sts::endpoint(
+            lookup.env,
+            self.sts_endpoint.as_deref(),
+            self.sts_region.as_deref(),
+        )
+    }
+
+    /// The AccessKey pair (and token) of AK, StsToken and RamRoleArn.
+    fn access_key(&self) -> Result<Credentials> {
+        let c = Credentials::new(
+            self.required(&self.access_key_id, "access_key_id")?,
+            self.required(&self.access_key_secret, "access_key_secret")?,
+        );
+        Ok(
+            match self.security_token.clone().filter(|t| !t.is_empty()) {
+                Some(t) => c.with_security_token(t),
+                None => c,
+            },
+        )
+    }
+}
+
+/// The credential source a profile describes. `source` resolves a `source_profile` name in
+/// the same file (ChainableRamRoleArn), one link deeper.
+fn profile_source(
+    lookup: &Lookup,
+    spec: ProfileSpec,
+    source: &dyn Fn(&str) -> Result<CredentialSource>,
+) -> Result<CredentialSource> {
+    let place = spec.place.clone();
+    match spec.mode {
         Mode::Ak => {
-            if p.security_token.is_some() {
+            if spec.security_token.as_ref().is_some_and(|t| !t.is_empty()) {
                 return Err(
-                    Error::config(format!("{place} has a security_token but mode AK"))
+                    Error::config(format!("{place} has a {} but mode AK", spec.token_key))
                         .with_hint("set mode = \"StsToken\" to use the token, or remove it"),
                 );
             }
-            Credentials::new(
-                required(&p.access_key_id, "access_key_id")?,
-                required(&p.access_key_secret, "access_key_secret")?,
-            )
+            Ok(CredentialSource::fixed(spec.access_key()?, place))
         }
-        Mode::StsToken => Credentials::new(
-            required(&p.access_key_id, "access_key_id")?,
-            required(&p.access_key_secret, "access_key_secret")?,
-        )
-        .with_security_token(required(&p.security_token, "security_token")?),
-        other => return Err(unsupported_mode(other.as_str(), &place)),
+        Mode::StsToken => {
+            let token = spec.required(&spec.security_token, spec.token_key)?;
+            let c = spec.access_key()?;
+            Ok(CredentialSource::fixed(c.with_security_token(token), place))
+        }
+        Mode::RamRoleArn => {
+            let role = spec.role()?;
+            let key =
+                CredentialSource::fixed(spec.access_key()?, format!("the AccessKey of {place}"));
+            let fetch = sts::AssumeRole::new(
+                spec.sts_endpoint(lookup)?,
+                role.clone(),
+                sts::Caller::Source(key),
+                place.clone(),
+            )?;
+            Ok(role_source(
+                lookup,
+                fetch,
+                format!("{place} (RamRoleArn {})", role.arn),
+            ))
+        }
+        Mode::ChainableRamRoleArn => {
+            let name = spec.required(&spec.source_profile, "source_profile")?;
+            let role = spec.role()?;
+            let from = source(&name)?;
+            let fetch = sts::AssumeRole::new(
+                spec.sts_endpoint(lookup)?,
+                role.clone(),
+                sts::Caller::Source(from),
+                place.clone(),
+            )?;
+            Ok(role_source(
+                lookup,
+                fetch,
+                format!(
+                    "{place} (ChainableRamRoleArn {} from profile '{name}')",
+                    role.arn
+                ),
+            ))
+        }
+        Mode::Oidc => {
+            let role = spec.role()?;
+            let provider_arn = spec.required(&spec.oidc_provider_arn, "oidc_provider_arn")?;
+            let token_file =
+                PathBuf::from(spec.required(&spec.oidc_token_file, "oidc_token_file")?);
+            let fetch = sts::AssumeRole::new(
+                spec.sts_endpoint(lookup)?,
+                role.clone(),
+                sts::Caller::Oidc {
+                    provider_arn,
+                    token_file,
+                },
+                place.clone(),
+            )?;
+            Ok(role_source(
+                lookup,
+                fetch,
+                format!("{place} (OIDC {})", role.arn),
+            ))
+        }
+        Mode::EcsRamRole => {
+            let ecs = imds::EcsRole::new(lookup.env, spec.ram_role_name.clone())?;
+            let description = format!("{place} (EcsRamRole, metadata service {})", ecs.base());
+            Ok(CredentialSource::refreshing(
+                Box::new(ecs),
+                refresh::system_clock(),
+                None,
+                description,
+            ))
+        }
+        Mode::CredentialsUri => {
+            let text = match spec.credentials_uri.clone().filter(|u| !u.is_empty()) {
+                Some(u) => u,
+                // As the aliyun CLI does, the environment fills an empty credentials_uri.
+                None => non_empty(lookup.env, uri::ENV_CREDENTIALS_URI).ok_or_else(|| {
+                    Error::config(format!("{place} has no credentials_uri"))
+                        .with_hint(spec.fix.clone())
+                })?,
+            };
+            let u = uri::CredentialsUri::new(&text, place.clone())?;
+            let description = format!("{place} (CredentialsURI {})", u.shown());
+            Ok(CredentialSource::refreshing(
+                Box::new(u),
+                refresh::system_clock(),
+                None,
+                description,
+            ))
+        }
+    }
+}
+
+/// Role credentials from STS, cached on disk unless the cache is off or the caller cannot be
+/// told apart.
+fn role_source(lookup: &Lookup, fetch: sts::AssumeRole, description: String) -> CredentialSource {
+    let key = fetch.cache_key();
+    let disk = if cache::disabled(lookup.env) {
+        None
+    } else {
+        key.as_ref().and_then(|key| {
+            cache::directory(lookup.env, lookup.home.as_deref())
+                .map(|dir| cache::DiskCache::new(&dir, key))
+        })
     };
-    Ok(CredentialSource::fixed(credentials, place))
+    CredentialSource::from_refreshing(
+        refresh::Refreshing::new(Box::new(fetch), refresh::system_clock(), disk),
+        description,
+        key.map(|k| format!("role:{}", cache::fingerprint(&k))),
+    )
+}
+
+fn chain_too_deep(place: &str) -> Error {
+    Error::config(format!(
+        "{place}: source_profile links more than {MAX_CHAIN_DEPTH} profiles deep (a loop?)"
+    ))
+    .with_hint("make the chain of source_profile end at a profile with an AccessKey")
+}
+
+/// Credentials of a profile of our config file.
+fn our_profile_source(
+    lookup: &Lookup,
+    name: &str,
+    p: &Profile,
+    depth: usize,
+) -> Result<CredentialSource> {
+    let path = lookup.config_path;
+    let place = format!("profile '{name}' in {}", path.display());
+    if depth > MAX_CHAIN_DEPTH {
+        return Err(chain_too_deep(&place));
+    }
+    // Without a mode, the keys say which one is meant.
+    let mode = p.mode.unwrap_or(if p.credentials_uri.is_some() {
+        Mode::CredentialsUri
+    } else if p.oidc_provider_arn.is_some() {
+        Mode::Oidc
+    } else if p.source_profile.is_some() {
+        Mode::ChainableRamRoleArn
+    } else if p.ram_role_arn.is_some() {
+        Mode::RamRoleArn
+    } else if p.ram_role_name.is_some() {
+        Mode::EcsRamRole
+    } else {
+        p.effective_mode()
+    });
+    let spec = ProfileSpec {
+        place: place.clone(),
+        fix: configure_hint(name),
+        token_key: "security_token",
+        mode,
+        access_key_id: p.access_key_id.clone(),
+        access_key_secret: p.access_key_secret.clone(),
+        security_token: p.security_token.clone(),
+        ram_role_arn: p.ram_role_arn.clone(),
+        ram_session_name: p.ram_session_name.clone(),
+        expired_seconds: p.expired_seconds,
+        external_id: p.external_id.clone(),
+        policy: p.policy.clone(),
+        source_profile: p.source_profile.clone(),
+        oidc_provider_arn: p.oidc_provider_arn.clone(),
+        oidc_token_file: p.oidc_token_file.clone(),
+        ram_role_name: p.ram_role_name.clone(),
+        credentials_uri: p.credentials_uri.clone(),
+        sts_region: p.sts_region.clone(),
+        sts_endpoint: p.sts_endpoint.clone(),
+    };
+    let source = |other: &str| -> Result<CredentialSource> {
+        match lookup.config.and_then(|c| c.profile(other)) {
+            Some(q) => our_profile_source(lookup, other, q, depth + 1),
+            None => Err(Error::config(format!(
+                "{place} names source_profile '{other}', which is not in {}",
+                path.display()
+            ))
+            .with_hint(format!(
+                "add [profiles.{other}] with an AccessKey, or fix source_profile"
+            ))),
+        }
+    };
+    profile_source(lookup, spec, &source)
 }
 
 /// Credentials of a profile of the aliyun CLI (`config/profile.go` modes and keys).
-fn aliyun_profile_source(p: &AliyunProfile, path: &Path) -> Result<CredentialSource> {
+fn aliyun_profile_source(
+    lookup: &Lookup,
+    config: &AliyunConfig,
+    p: &AliyunProfile,
+    path: &Path,
+    depth: usize,
+) -> Result<CredentialSource> {
     let place = format!("profile '{}' in {}", p.name, path.display());
     let fix = format!("run `aliyun configure --profile {}`", p.name);
-    let required = |value: &str, key: &str| -> Result<String> {
-        if value.is_empty() {
-            Err(Error::config(format!("{place} has no {key}")).with_hint(fix.clone()))
-        } else {
-            Ok(value.to_string())
-        }
-    };
+    if depth > MAX_CHAIN_DEPTH {
+        return Err(chain_too_deep(&place));
+    }
     if p.mode.is_empty() {
         return Err(
             Error::config(format!("{place} has no mode (it is not configured yet)")).with_hint(fix),
         );
     }
-    let credentials = match Mode::parse(&p.mode) {
-        Some(Mode::Ak) => Credentials::new(
-            required(&p.access_key_id, "access_key_id")?,
-            required(&p.access_key_secret, "access_key_secret")?,
-        ),
-        Some(Mode::StsToken) => Credentials::new(
-            required(&p.access_key_id, "access_key_id")?,
-            required(&p.access_key_secret, "access_key_secret")?,
-        )
-        .with_security_token(required(&p.sts_token, "sts_token")?),
-        _ => return Err(unsupported_mode(&p.mode, &place)),
+    let Some(mode) = Mode::parse(&p.mode) else {
+        return Err(unsupported_mode(&p.mode, &place));
     };
-    Ok(CredentialSource::fixed(credentials, place))
+    let opt = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
+    let spec = ProfileSpec {
+        place: place.clone(),
+        fix,
+        token_key: "sts_token",
+        mode,
+        access_key_id: opt(&p.access_key_id),
+        access_key_secret: opt(&p.access_key_secret),
+        // The CLI keeps an sts_token next to the key of other modes too; only these use it.
+        security_token: opt(&p.sts_token)
+            .filter(|_| matches!(mode, Mode::StsToken | Mode::RamRoleArn)),
+        ram_role_arn: opt(&p.ram_role_arn),
+        ram_session_name: opt(&p.ram_session_name),
+        expired_seconds: Some(p.expired_seconds).filter(|s| *s > 0),
+        external_id: opt(&p.external_id),
+        policy: None,
+        source_profile: opt(&p.source_profile),
+        oidc_provider_arn: opt(&p.oidc_provider_arn),
+        oidc_token_file: opt(&p.oidc_token_file),
+        ram_role_name: opt(&p.ram_role_name),
+        credentials_uri: opt(&p.credentials_uri),
+        sts_region: opt(&p.sts_region),
+        sts_endpoint: None,
+    };
+    let source = |other: &str| -> Result<CredentialSource> {
+        match config.profile(other) {
+            Some(q) => aliyun_profile_source(lookup, config, q, path, depth + 1),
+            None => Err(Error::config(format!(
+                "{place} names source_profile '{other}', which is not in {}",
+                path.display()
+            ))
+            .with_hint(format!(
+                "run `aliyun configure --profile {other}`, or fix source_profile"
+            ))),
+        }
+    };
+    profile_source(lookup, spec, &source)
+}
+
+/// Source 2: `ALIBABA_CLOUD_ROLE_ARN` + `ALIBABA_CLOUD_OIDC_PROVIDER_ARN` +
+/// `ALIBABA_CLOUD_OIDC_TOKEN_FILE` → STS `AssumeRoleWithOIDC` (GitHub Actions, ACK RRSA).
+fn from_oidc_environment(
+    lookup: &Lookup,
+    looked: &mut Vec<String>,
+) -> Result<Option<CredentialSource>> {
+    let env = lookup.env;
+    let names = [ENV_ROLE_ARN, ENV_OIDC_PROVIDER_ARN, ENV_OIDC_TOKEN_FILE];
+    let [arn, provider, file] = names.map(|n| non_empty(env, n));
+    // The role ARN alone may be meant for something else; the OIDC variables are not.
+    if provider.is_none() && file.is_none() {
+        looked.push(format!(
+            "environment variables {} (not set)",
+            names.join("/")
+        ));
+        return Ok(None);
+    }
+    let (Some(arn), Some(provider_arn), Some(file)) = (arn, provider, file) else {
+        let missing: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| non_empty(env, n).is_none())
+            .collect();
+        return Err(Error::config(format!(
+            "OIDC credentials need {}, but {} not set",
+            names.join(", "),
+            match missing.as_slice() {
+                [one] => format!("{one} is"),
+                more => format!("{} are", more.join(" and ")),
+            }
+        ))
+        .with_hint("set all three (the role to assume, the OIDC identity provider's ARN and the token file), or none"));
+    };
+    let origin = "environment variables ALIBABA_CLOUD_ROLE_ARN/ALIBABA_CLOUD_OIDC_*".to_string();
+    let role = sts::Role::new(arn, non_empty(env, ENV_ROLE_SESSION_NAME), None);
+    let fetch = sts::AssumeRole::new(
+        sts::endpoint(env, None, None)?,
+        role.clone(),
+        sts::Caller::Oidc {
+            provider_arn,
+            token_file: PathBuf::from(file),
+        },
+        origin.clone(),
+    )?;
+    Ok(Some(role_source(
+        lookup,
+        fetch,
+        format!("{origin} (OIDC {})", role.arn),
+    )))
+}
+
+/// Source 6: the ECS instance RAM role, unless `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`.
+/// The metadata service is asked now (at most about a second when it is not there), so that
+/// the chain can move on to source 7.
+fn from_ecs_metadata(
+    lookup: &Lookup,
+    looked: &mut Vec<String>,
+) -> Result<Option<CredentialSource>> {
+    if imds::disabled(lookup.env) {
+        looked.push(format!(
+            "ECS instance metadata (skipped: {}=true)",
+            imds::ENV_ECS_METADATA_DISABLED
+        ));
+        return Ok(None);
+    }
+    let ecs = imds::EcsRole::new(lookup.env, None)?;
+    let probe = block_on_side_thread(refresh::Fetch::fetch(&ecs));
+    match probe {
+        Ok(first) => {
+            let description = format!(
+                "the ECS instance RAM role (metadata service {})",
+                ecs.base()
+            );
+            let r = refresh::Refreshing::new(Box::new(ecs), refresh::system_clock(), None)
+                .seeded(first);
+            Ok(Some(CredentialSource::from_refreshing(
+                r,
+                description,
+                None,
+            )))
+        }
+        Err(e) => {
+            looked.push(format!("ECS instance metadata ({})", e.message));
+            Ok(None)
+        }
+    }
+}
+
+/// Runs `future` to completion on a runtime of its own thread: the chain is resolved from
+/// synchronous code that may itself run inside the caller's runtime.
+fn block_on_side_thread<T: Send>(future: impl std::future::Future<Output = T> + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the metadata probe")
+                .block_on(future)
+        })
+        .join()
+        .expect("the metadata probe does not panic")
+    })
+}
+
+/// Source 7: `ALIBABA_CLOUD_CREDENTIALS_URI`.
+fn from_credentials_uri(
+    lookup: &Lookup,
+    looked: &mut Vec<String>,
+) -> Result<Option<CredentialSource>> {
+    let Some(text) = non_empty(lookup.env, uri::ENV_CREDENTIALS_URI) else {
+        looked.push(format!(
+            "environment variable {} (not set)",
+            uri::ENV_CREDENTIALS_URI
+        ));
+        return Ok(None);
+    };
+    let origin = format!("environment variable {}", uri::ENV_CREDENTIALS_URI);
+    let u = uri::CredentialsUri::new(&text, origin)?;
+    let description = format!(
+        "the credentials URI {} ({})",
+        u.shown(),
+        uri::ENV_CREDENTIALS_URI
+    );
+    Ok(Some(CredentialSource::refreshing(
+        Box::new(u),
+        refresh::system_clock(),
+        None,
+        description,
+    )))
 }
 
 /// The profile whose settings (region, endpoint, output, signature version, timeout,
@@ -697,6 +1163,13 @@ mod tests {
     ) -> Result<CredentialSource> {
         let config = config.map(|t| config::parse(t).unwrap());
         let path = home.config_path();
+        // Never the real metadata service, nor the user's cache.
+        let env = if env.var(imds::ENV_ECS_METADATA_DISABLED).is_none() {
+            env.with(imds::ENV_ECS_METADATA_DISABLED, "true")
+        } else {
+            env
+        };
+        let env = env.with(cache::ENV_CACHE, "off");
         let lookup = Lookup {
             explicit_profile: profile,
             config_path: &path,
@@ -871,17 +1344,107 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_mode_in_our_profile() {
+    fn incomplete_role_profiles_name_the_missing_key() {
         let home = Home::new();
+        let cases = [
+            ("mode = \"RamRoleArn\"\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\n", "ram_role_arn"),
+            ("mode = \"RamRoleArn\"\nram_role_arn = \"acs:ram::1:role/r\"\n", "access_key_id"),
+            ("mode = \"OIDC\"\nram_role_arn = \"acs:ram::1:role/r\"\n", "oidc_provider_arn"),
+            ("oidc_provider_arn = \"p\"\nram_role_arn = \"acs:ram::1:role/r\"\n", "oidc_token_file"),
+            ("mode = \"ChainableRamRoleArn\"\nram_role_arn = \"r\"\n", "source_profile"),
+            ("source_profile = \"nope\"\nram_role_arn = \"r\"\n", "source_profile 'nope'"),
+            ("mode = \"CredentialsURI\"\n", "credentials_uri"),
+            ("credentials_uri = \"http://10.0.0.1/c\"\n", "plain http://"),
+            ("ram_role_arn = \"r\"\naccess_key_id = \"a\"\naccess_key_secret = \"b\"\nexpired_seconds = 60\n", "900"),
+        ];
+        for (body, needle) in cases {
+            let text = format!("[profiles.default]\n{body}");
+            let e = run(&home, Some(&text), MapEnv::new(), None).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{body}");
+            assert!(e.message.contains(needle), "{body}: {e}");
+        }
         let e = run(
             &home,
-            Some("[profiles.default]\nmode = \"RamRoleArn\"\n"),
+            Some("[profiles.a]\nsource_profile = \"b\"\nram_role_arn = \"r\"\n[profiles.b]\nsource_profile = \"a\"\nram_role_arn = \"r\"\n"),
             MapEnv::new(),
-            None,
+            Some("a"),
         )
         .unwrap_err();
-        assert!(e.message.contains("RamRoleArn"), "{e}");
-        assert!(e.message.contains("AK, StsToken"), "{e}");
+        assert!(e.message.contains("a loop"), "{e}");
+    }
+
+    #[test]
+    fn oidc_environment_needs_all_three_variables() {
+        let home = Home::new();
+        let env = MapEnv::new().with(ENV_OIDC_TOKEN_FILE, "/tmp/token");
+        let e = run(&home, None, env, None).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.message.contains(ENV_ROLE_ARN) && e.message.contains(ENV_OIDC_PROVIDER_ARN),
+            "{e}"
+        );
+        // The role ARN alone is not a request for OIDC.
+        let env = MapEnv::new().with(ENV_ROLE_ARN, "acs:ram::1:role/r");
+        let e = run(&home, None, env, None).unwrap_err();
+        assert_eq!(e.message, "no credentials found");
+        let env = MapEnv::new()
+            .with(ENV_ROLE_ARN, "acs:ram::1:role/r")
+            .with(ENV_OIDC_PROVIDER_ARN, "acs:ram::1:oidc-provider/p")
+            .with(ENV_OIDC_TOKEN_FILE, "/tmp/token")
+            .with(ENV_ACCESS_KEY_ID, "envid")
+            .with(ENV_ACCESS_KEY_SECRET, SECRET);
+        // Source 1 comes first; without it, OIDC.
+        let s = run(&home, Some(&ours("default", "mine")), env.clone(), None).unwrap();
+        assert!(s.describe().contains(ENV_ACCESS_KEY_ID), "{}", s.describe());
+        let env: MapEnv = [
+            (ENV_ROLE_ARN, "acs:ram::1:role/r"),
+            (ENV_OIDC_PROVIDER_ARN, "acs:ram::1:oidc-provider/p"),
+            (ENV_OIDC_TOKEN_FILE, "/tmp/token"),
+        ]
+        .into_iter()
+        .collect();
+        let s = run(&home, Some(&ours("default", "mine")), env, None).unwrap();
+        assert!(
+            s.describe().contains("OIDC acs:ram::1:role/r"),
+            "{}",
+            s.describe()
+        );
+    }
+
+    #[test]
+    fn credentials_uri_is_the_last_source() {
+        let home = Home::new();
+        let env = MapEnv::new().with(
+            uri::ENV_CREDENTIALS_URI,
+            "http://127.0.0.1:9/creds?k=SECRETQ",
+        );
+        let s = run(&home, None, env.clone(), None).unwrap();
+        assert!(
+            s.describe().contains("http://127.0.0.1:9/creds"),
+            "{}",
+            s.describe()
+        );
+        assert!(!s.describe().contains("SECRETQ"));
+        let s = run(&home, Some(&ours("default", "mine")), env, None).unwrap();
+        assert_eq!(creds(&s).access_key_id, "mine");
+    }
+
+    #[test]
+    fn an_unreachable_metadata_service_costs_about_a_second_then_the_chain_moves_on() {
+        let home = Home::new();
+        // A listener that accepts connections and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = silent.local_addr().unwrap();
+        let env = MapEnv::new()
+            .with(imds::ENV_ECS_METADATA_DISABLED, "false")
+            .with(imds::ENV_IMDS_ENDPOINT, format!("http://{addr}"))
+            .with(uri::ENV_CREDENTIALS_URI, "http://127.0.0.1:9/creds");
+        let started = std::time::Instant::now();
+        let s = run(&home, None, env, None).unwrap();
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+        assert!(s.describe().contains("credentials URI"), "{}", s.describe());
+        drop(silent);
     }
 
     #[test]
