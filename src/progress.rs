@@ -15,6 +15,9 @@ Decisions where the SPEC is silent:
   the same terminal (events and spinners would tangle), and heartbeats off a terminal.
 - On a terminal at most `rows - 3` spinner lines are shown; the rest wait on one "more" line
   and take a spinner as others finish. Finished ids scroll up as ✔/✘ lines.
+- All spinner lines are one indicatif bar with a multi-line message, redrawn once per tick:
+  a `MultiProgress` of 100 bars re-measures every line on every bar's update, which alone
+  broke SPEC §7's 1 % CPU budget for `watch` of 100 ids.
 - The cursor is hidden while spinners run and always shown again: at the end, on an
   interruption, and when the view is dropped (a panic unwinding included).
 */
@@ -26,7 +29,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use serde_json::{json, Value};
 
 use crate::operation::{Lookup, Status};
@@ -123,17 +126,17 @@ struct IdState {
     remark: Option<String>,
     polls: u32,
     finished: bool,
-    bar: Option<ProgressBar>,
 }
 
-/// The spinner machinery of [`View::Spinners`].
+/// The spinner machinery of [`View::Spinners`]: one bar whose message is every line.
 struct Spinners {
-    multi: MultiProgress,
-    /// The "… N more" line, when not every id has a spinner.
-    more: Option<ProgressBar>,
-    max_bars: usize,
+    bar: ProgressBar,
+    /// Most id lines shown at once; the rest share one "… N more" line.
+    max_lines: usize,
     prefix_width: usize,
-    cursor_hidden: bool,
+    columns: usize,
+    /// The spinner frame, advanced on every tick.
+    frame: usize,
 }
 
 /// The live view. `O` receives the JSON events (stdout), `E` everything else (stderr).
@@ -154,7 +157,7 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
     /// A view of `ids` writing events to `out` and the rest to `err`.
     pub fn new(ids: &[String], opts: ViewOptions, out: O, err: E) -> Self {
         let err = Arc::new(Mutex::new(err));
-        let mut ids: Vec<IdState> = ids
+        let ids: Vec<IdState> = ids
             .iter()
             .map(|id| IdState {
                 id: id.clone(),
@@ -164,10 +167,9 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
                 remark: None,
                 polls: 0,
                 finished: false,
-                bar: None,
             })
             .collect();
-        let spinners = (opts.view == View::Spinners).then(|| start_spinners(&opts, &err, &mut ids));
+        let spinners = (opts.view == View::Spinners).then(|| start_spinners(&opts, &err, &ids));
         let mut progress = Progress {
             opts,
             ids,
@@ -290,9 +292,7 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
                 self.finished(index, outcome, polls, elapsed);
             }
         }
-        if self.opts.view == View::Spinners {
-            self.refresh_spinners();
-        }
+        // Spinners pick the news up at the next tick: one redraw however many events came.
     }
 
     /// The closing words: spinners cleared and the cursor shown, a summary for `watch`,
@@ -445,11 +445,7 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
                 )
                 .into_owned();
                 if let Some(sp) = &self.spinners {
-                    if let Some(bar) = self.ids[index].bar.take() {
-                        bar.finish_and_clear();
-                        sp.multi.remove(&bar);
-                    }
-                    let _ = sp.multi.println(line);
+                    sp.bar.println(line);
                 }
             }
             View::Silent | View::Heartbeat => {}
@@ -525,9 +521,7 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
     fn line(&mut self, text: &str) {
         self.last_line = self.elapsed;
         match &self.spinners {
-            Some(sp) if !sp.multi.is_hidden() => {
-                let _ = sp.multi.println(text);
-            }
+            Some(sp) => sp.bar.println(text),
             _ => {
                 let mut err = self.err.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = writeln!(err, "{text}");
@@ -549,77 +543,49 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
         }
     }
 
-    /// Gives waiting ids a spinner as others finish, and redraws every spinner.
+    /// Redraws the spinners: one line per unfinished id (the first `max_lines` of them),
+    /// then one line for the rest.
     fn refresh_spinners(&mut self) {
         let Some(sp) = &mut self.spinners else {
             return;
         };
-        let shown = self.ids.iter().filter(|s| s.bar.is_some()).count();
-        let mut room = sp.max_bars.saturating_sub(shown);
-        for s in self
-            .ids
-            .iter_mut()
-            .filter(|s| !s.finished && s.bar.is_none())
-        {
-            if room == 0 {
-                break;
-            }
-            s.bar = Some(new_bar(
-                &sp.multi,
-                sp.more.as_ref(),
-                &s.short,
-                sp.prefix_width,
-            ));
-            room -= 1;
-        }
-        for s in &self.ids {
-            if let Some(bar) = &s.bar {
-                bar.set_message(spinner_message(s, self.elapsed, self.opts.color));
-                bar.tick();
-            }
-        }
-        let waiting: Vec<&IdState> = self
-            .ids
+        sp.frame = sp.frame.wrapping_add(1);
+        let frame = SPINNER_FRAMES[sp.frame % SPINNER_FRAMES.len()];
+        let open: Vec<&IdState> = self.ids.iter().filter(|s| !s.finished).collect();
+        let mut lines: Vec<String> = open
             .iter()
-            .filter(|s| !s.finished && s.bar.is_none())
+            .take(sp.max_lines)
+            .map(|s| {
+                let line = format!(
+                    "{frame} {:<width$} {}",
+                    neutralize(&s.short),
+                    spinner_message(s, self.elapsed, self.opts.color),
+                    width = sp.prefix_width
+                );
+                console::truncate_str(&line, sp.columns, "…").into_owned()
+            })
             .collect();
-        if let Some(more) = &sp.more {
-            if waiting.is_empty() {
-                more.finish_and_clear();
-                sp.multi.remove(more);
-                sp.more = None;
-            } else {
-                more.set_message(format!(
-                    "… {} more: {}",
-                    waiting.len(),
-                    status_counts(waiting.iter().copied())
-                ));
-                more.tick();
-            }
+        if open.len() > sp.max_lines {
+            let rest = &open[sp.max_lines..];
+            let line = format!(
+                "  … {} more: {}",
+                rest.len(),
+                status_counts(rest.iter().copied())
+            );
+            lines.push(console::truncate_str(&line, sp.columns, "…").into_owned());
         }
+        sp.bar.set_message(lines.join("\n"));
     }
 
-    /// Finishes every spinner, clears their lines and shows the cursor.
+    /// Clears the spinner lines and shows the cursor.
     fn stop_spinners(&mut self) {
         let Some(sp) = self.spinners.take() else {
             return;
         };
-        // Clear the lines first, then let the bars finish where nobody sees them.
-        let _ = sp.multi.clear();
-        sp.multi.set_draw_target(ProgressDrawTarget::hidden());
-        for s in &mut self.ids {
-            if let Some(bar) = s.bar.take() {
-                bar.finish_and_clear();
-            }
-        }
-        if let Some(more) = &sp.more {
-            more.finish_and_clear();
-        }
-        if sp.cursor_hidden {
-            let mut err = self.err.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = err.write_all(SHOW_CURSOR.as_bytes());
-            let _ = err.flush();
-        }
+        sp.bar.finish_and_clear();
+        let mut err = self.err.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = err.write_all(SHOW_CURSOR.as_bytes());
+        let _ = err.flush();
     }
 }
 
@@ -633,7 +599,7 @@ impl<O: Write, E: Write + Send + 'static> Drop for Progress<O, E> {
 fn start_spinners<E: Write + Send + 'static>(
     opts: &ViewOptions,
     err: &Arc<Mutex<E>>,
-    ids: &mut [IdState],
+    ids: &[IdState],
 ) -> Spinners {
     let (rows, cols) = opts.terminal_size;
     let term = StderrTerm {
@@ -641,60 +607,33 @@ fn start_spinners<E: Write + Send + 'static>(
         rows,
         cols,
     };
-    let multi =
-        MultiProgress::with_draw_target(ProgressDrawTarget::term_like_with_hz(Box::new(term), 10));
     {
         let mut e = err.lock().unwrap_or_else(|e| e.into_inner());
         let _ = e.write_all(HIDE_CURSOR.as_bytes());
         let _ = e.flush();
     }
-    let max_bars = usize::from(rows).saturating_sub(3).max(3);
+    let bar = ProgressBar::with_draw_target(
+        None,
+        ProgressDrawTarget::term_like_with_hz(Box::new(term), 20),
+    );
+    bar.set_style(ProgressStyle::with_template("{msg}").expect("valid template"));
     let prefix_width = ids
         .iter()
         .map(|s| s.short.chars().count())
         .max()
         .unwrap_or(0)
         .min(48);
-    let more = (ids.len() > max_bars).then(|| {
-        let bar = multi.add(ProgressBar::with_draw_target(
-            None,
-            ProgressDrawTarget::hidden(),
-        ));
-        bar.set_style(ProgressStyle::with_template("  {wide_msg}").expect("valid template"));
-        bar
-    });
-    for s in ids.iter_mut().take(max_bars) {
-        s.bar = Some(new_bar(&multi, more.as_ref(), &s.short, prefix_width));
-    }
     Spinners {
-        multi,
-        more,
-        max_bars,
+        bar,
+        max_lines: usize::from(rows).saturating_sub(3).max(3),
         prefix_width,
-        cursor_hidden: true,
+        columns: usize::from(cols.saturating_sub(1)).max(20),
+        frame: 0,
     }
 }
 
-fn new_bar(
-    multi: &MultiProgress,
-    more: Option<&ProgressBar>,
-    short: &str,
-    width: usize,
-) -> ProgressBar {
-    // Into the multi first: a bar's own default target would draw on the real stderr.
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-    let bar = match more {
-        Some(more) => multi.insert_before(more, bar),
-        None => multi.add(bar),
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {prefix} {wide_msg}")
-            .expect("valid template")
-            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
-    );
-    bar.set_prefix(format!("{:<width$}", neutralize(short)));
-    bar
-}
+/// The spinner's frames.
+const SPINNER_FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 /// `RUNNING   1m 05s  12 polls  Scaling out…`.
 fn spinner_message(s: &IdState, elapsed: Duration, color: bool) -> String {
@@ -1214,20 +1153,26 @@ mod tests {
         opts.terminal_size = (10, 80);
         let mut p = Progress::new(&ids, opts, io::sink(), err.clone());
         p.tick(Duration::from_secs(1));
-        let shown = p.ids.iter().filter(|s| s.bar.is_some()).count();
-        assert_eq!(shown, 7);
+        let message = |p: &Progress<io::Sink, Shared>| p.spinners.as_ref().unwrap().bar.message();
+        let shown = message(&p);
+        assert_eq!(shown.lines().count(), 8, "{shown}");
+        assert!(shown.lines().nth(6).unwrap().contains("op_6 "), "{shown}");
+        assert_eq!(
+            shown.lines().last().unwrap(),
+            "  … 23 more: 23 not answered yet"
+        );
         let done = Outcome::Success(lookup("op_0", "SUCCESS", ""));
         finished(&mut p, "op_0", &done, 1, 1);
-        assert!(p.ids[7].bar.is_some(), "a waiting id takes the freed line");
-        let more = p
-            .spinners
-            .as_ref()
-            .unwrap()
-            .more
-            .as_ref()
-            .unwrap()
-            .message();
-        assert_eq!(more, "… 22 more: 22 not answered yet");
+        p.tick(Duration::from_secs(2));
+        let shown = message(&p);
+        assert!(
+            shown.lines().nth(6).unwrap().contains("op_7 "),
+            "a waiting id takes the freed line: {shown}"
+        );
+        assert_eq!(
+            shown.lines().last().unwrap(),
+            "  … 22 more: 22 not answered yet"
+        );
         drop(p);
         assert!(err.text().ends_with(SHOW_CURSOR));
     }

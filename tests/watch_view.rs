@@ -124,7 +124,7 @@ fn with_an_injected_terminal_spinners_draw_then_finish_cleanly() {
         "{err:?}"
     );
     // Server text neutralised (and cut to the 80-column injected terminal).
-    assert!(err.contains(" polls  scaling \\u{1b}[2J"), "{err:?}");
+    assert!(err.contains(" polls  scaling \\u{1b}["), "{err:?}");
     assert!(["⠋", "⠙", "⠹"].iter().any(|f| err.contains(f)), "{err:?}");
     assert!(err.contains("\x1b[1A"), "lines redrawn in place: {err:?}");
     // Each id ends in a ✔/✘ line, then the summary once the cursor is back.
