@@ -406,6 +406,17 @@ fn wrong_role_is_refused_with_code_request_id_and_what_to_check() {
         api_calls(&t).is_empty(),
         "no BPStudio call without credentials"
     );
+
+    // `wait` on several ids: one refusal from STS, reported for each id, exit 4.
+    let before = t.requests().len();
+    let r = run(sts_cmd(&t).args(["wait", "op_ok", "op_ok2", "op_ok3", "--timeout", "10s"]));
+    assert_eq!(r.code, 4, "{r:?}");
+    let asked: Vec<String> = t.requests()[before..]
+        .iter()
+        .filter_map(|r| r.action.clone())
+        .collect();
+    assert_eq!(asked, ["AssumeRole"], "STS asked once");
+    assert_no_secrets(&r);
 }
 
 #[test]

@@ -85,7 +85,15 @@ pub struct Refreshing {
     fetch: Box<dyn Fetch>,
     clock: Clock,
     cache: Option<DiskCache>,
-    held: Mutex<Option<Held>>,
+    held: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    held: Option<Held>,
+    /// A refusal or misconfiguration: answered again without asking again, so that many ids
+    /// polled at once do not each call STS to hear the same "no".
+    refused: Option<crate::error::Error>,
 }
 
 impl Refreshing {
@@ -95,7 +103,7 @@ impl Refreshing {
             fetch,
             clock,
             cache,
-            held: Mutex::new(None),
+            held: Mutex::new(State::default()),
         }
     }
 
@@ -103,10 +111,13 @@ impl Refreshing {
     pub fn seeded(self, credentials: Credentials) -> Self {
         let obtained = (self.clock)();
         Refreshing {
-            held: Mutex::new(Some(Held {
-                credentials,
-                obtained,
-            })),
+            held: Mutex::new(State {
+                held: Some(Held {
+                    credentials,
+                    obtained,
+                }),
+                refused: None,
+            }),
             ..self
         }
     }
@@ -114,16 +125,19 @@ impl Refreshing {
     /// The credentials for the next request, refreshed first when due. One caller refreshes;
     /// the others wait for it on the lock and then take what it got.
     pub async fn credentials(&self) -> Result<Credentials> {
-        let mut held = self.held.lock().await;
+        let mut state = self.held.lock().await;
+        if let Some(e) = &state.refused {
+            return Err(e.clone());
+        }
         let now = (self.clock)();
-        if let Some(h) = held.as_ref().filter(|h| !h.is_stale(now)) {
+        if let Some(h) = state.held.as_ref().filter(|h| !h.is_stale(now)) {
             return Ok(h.credentials.clone());
         }
-        if held.is_none() {
+        if state.held.is_none() {
             if let Some(h) = self.cache.as_ref().and_then(|c| c.load()) {
                 if h.is_comfortable(now) {
                     let c = h.credentials.clone();
-                    *held = Some(h);
+                    state.held = Some(h);
                     return Ok(c);
                 }
             }
@@ -137,16 +151,28 @@ impl Refreshing {
                 if let Some(cache) = &self.cache {
                     cache.store(&h);
                 }
-                *held = Some(h);
+                state.held = Some(h);
                 Ok(credentials)
             }
             // A refresh that failed for a passing reason leaves the old set, while it lasts.
-            Err(e) if matches!(e.kind, Kind::Network | Kind::Protocol) => match held.as_ref() {
+            Err(e) if is_passing(&e) => match state.held.as_ref() {
                 Some(h) if h.is_valid((self.clock)()) => Ok(h.credentials.clone()),
                 _ => Err(e),
             },
-            Err(e) => Err(e),
+            Err(e) => {
+                state.refused = Some(e.clone());
+                Err(e)
+            }
         }
+    }
+}
+
+/// Network trouble, a garbled answer, or a server error: worth asking again later.
+fn is_passing(e: &crate::error::Error) -> bool {
+    match &e.kind {
+        Kind::Network | Kind::Protocol => true,
+        Kind::Api(f) => f.http_status >= 500 || f.code.starts_with("Throttling"),
+        _ => false,
     }
 }
 
@@ -323,10 +349,17 @@ mod tests {
             assert_eq!(r.credentials().await.unwrap().access_key_id, "key-1");
             clock.advance(100);
             assert_eq!(r.credentials().await.unwrap_err().exit_code(), 5);
+            *fail.lock().unwrap() = None;
+            assert_eq!(r.credentials().await.unwrap().access_key_id, "key-2");
+            // A refusal is final: the same answer, without asking again.
+            clock.advance(900);
             *fail.lock().unwrap() = Some(Error::config("token file gone"));
             assert_eq!(r.credentials().await.unwrap_err().exit_code(), 2);
             *fail.lock().unwrap() = None;
-            assert_eq!(r.credentials().await.unwrap().access_key_id, "key-2");
+            assert_eq!(
+                r.credentials().await.unwrap_err().message,
+                "token file gone"
+            );
         });
     }
 }
