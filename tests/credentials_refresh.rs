@@ -182,9 +182,9 @@ fn a_get_loop_calls_sts_once_while_the_cached_credentials_are_comfortably_valid(
     get(&t, &[]);
     get(&t, &[]);
     assert_eq!(of(&t, "AssumeRole").len(), 2);
-    t.write_config(&format!(
+    t.write_config(
         "[profiles.default]\nmode = \"RamRoleArn\"\naccess_key_id = \"LTAI5tSecondKey\"\naccess_key_secret = \"SecondSecret0123456789\"\nram_role_arn = \"acs:ram::1000000000000001:role/long-lived\"\n"
-    ));
+    );
     get(&t, &[]);
     assert_eq!(of(&t, "AssumeRole").len(), 3);
     assert_eq!(cache_entries(&t).len(), 3);
