@@ -558,3 +558,43 @@ fn one_answer_server(response: &'static str) -> std::net::SocketAddr {
     });
     addr
 }
+
+#[test]
+fn shared_credentials_file_role_types() {
+    let t = doors();
+    t.write(
+        ".alibabacloud/credentials.ini",
+        &format!(
+            "[default]\ntype = ram_role_arn\naccess_key_id = {AK_ID}\naccess_key_secret = {AK_SECRET}\nrole_arn = {ROLE}\nrole_session_name = ini-session\n"
+        ),
+    );
+    let r = run(sts_cmd(&t).args(["get", "op_ok"]));
+    assert_signed_with_issued(&t, &r);
+    assert_eq!(
+        first(&t, "AssumeRole").params["RoleSessionName"],
+        "ini-session"
+    );
+
+    let t = doors();
+    let file = token_file(&t, OIDC_TOKEN);
+    t.write(
+        ".alibabacloud/credentials.ini",
+        &format!(
+            "[default]\ntype = oidc_role_arn\nrole_arn = {ROLE}\noidc_provider_arn = {PROVIDER}\noidc_token_file_path = {}\n",
+            file.display()
+        ),
+    );
+    let r = run(sts_cmd(&t).args(["get", "op_ok"]));
+    assert_signed_with_issued(&t, &r);
+
+    let t = doors();
+    t.write(
+        ".alibabacloud/credentials.ini",
+        &format!("[default]\ntype = ecs_ram_role\nrole_name = {ECS_ROLE}\n"),
+    );
+    let r = run(t
+        .bare()
+        .env("BPSTUDIO_OP_IMDS_ENDPOINT", t.emulator.url())
+        .args(["get", "op_ok"]));
+    assert_signed_with_issued(&t, &r);
+}

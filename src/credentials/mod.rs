@@ -61,15 +61,15 @@ pub const ENV_ROLE_SESSION_NAME: &str = "ALIBABA_CLOUD_ROLE_SESSION_NAME";
 const MAX_CHAIN_DEPTH: usize = 5;
 
 /// The `type`s of the shared credentials file this version supports.
-const SUPPORTED_INI_TYPES: &[&str] = &["access_key", "sts"];
-/// `type`s the SDKs know that this version does not support yet.
-const KNOWN_INI_TYPES: &[&str] = &[
-    "ecs_ram_role",
+const SUPPORTED_INI_TYPES: &[&str] = &[
+    "access_key",
+    "sts",
     "ram_role_arn",
     "oidc_role_arn",
-    "rsa_key_pair",
-    "bearer",
+    "ecs_ram_role",
 ];
+/// `type`s the SDKs know that this version does not support yet.
+const KNOWN_INI_TYPES: &[&str] = &["rsa_key_pair", "bearer"];
 
 /// An AccessKey pair, with an STS token for temporary credentials. `Debug` redacts secrets.
 #[derive(Clone, PartialEq, Eq)]
@@ -488,10 +488,11 @@ fn from_credentials_file(
             }
         }
     };
-    ini_section_source(&file, SECTION, &path, looked)
+    ini_section_source(lookup, &file, SECTION, &path, looked)
 }
 
 fn ini_section_source(
+    lookup: &Lookup,
     file: &CredentialsFile,
     name: &str,
     path: &Path,
@@ -535,6 +536,53 @@ fn ini_section_source(
             )
         }
     };
+    // The role types, with the SDKs' key names (`role_arn`, `oidc_token_file_path`...).
+    let role_mode = match kind.as_str() {
+        "ram_role_arn" => Some(Mode::RamRoleArn),
+        "oidc_role_arn" => Some(Mode::Oidc),
+        "ecs_ram_role" => Some(Mode::EcsRamRole),
+        _ => None,
+    };
+    if let Some(mode) = role_mode {
+        let get = |key: &str| section.get_non_empty(key).map(str::to_string);
+        let expired_seconds = match get("duration_seconds") {
+            Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
+                Error::config(format!(
+                    "{place} has a duration_seconds that is not a number"
+                ))
+                .with_hint("write it in seconds, e.g. duration_seconds = 3600")
+            })?),
+            None => None,
+        };
+        let spec = ProfileSpec {
+            place: place.clone(),
+            fix: "add it to the section".to_string(),
+            token_key: "security_token",
+            ini_names: true,
+            mode,
+            access_key_id: get("access_key_id"),
+            access_key_secret: get("access_key_secret"),
+            security_token: None,
+            ram_role_arn: get("role_arn"),
+            ram_session_name: get("role_session_name"),
+            expired_seconds,
+            external_id: get("external_id"),
+            policy: get("policy"),
+            source_profile: None,
+            oidc_provider_arn: get("oidc_provider_arn"),
+            oidc_token_file: get("oidc_token_file_path"),
+            ram_role_name: get("role_name"),
+            credentials_uri: None,
+            sts_region: get("sts_region"),
+            sts_endpoint: get("sts_endpoint"),
+        };
+        let no_chain = |_: &str| -> Result<CredentialSource> {
+            Err(Error::config(format!(
+                "{place}: source profiles are not supported here"
+            )))
+        };
+        return profile_source(lookup, spec, &no_chain).map(Some);
+    }
     let credentials = match kind.as_str() {
         "access_key" => {
             Credentials::new(required("access_key_id")?, required("access_key_secret")?)
@@ -654,6 +702,9 @@ struct ProfileSpec {
     fix: String,
     /// The name of the token key in this file (`security_token` or `sts_token`).
     token_key: &'static str,
+    /// The keys are those of the SDKs' credentials file (`role_arn`, `role_session_name`,
+    /// `oidc_token_file_path`, `role_name`) rather than the aliyun CLI's.
+    ini_names: bool,
     mode: Mode,
     access_key_id: Option<String>,
     access_key_secret: Option<String>,
@@ -674,6 +725,11 @@ struct ProfileSpec {
 
 impl ProfileSpec {
     fn required(&self, value: &Option<String>, key: &str) -> Result<String> {
+        let key = match (self.ini_names, key) {
+            (true, "ram_role_arn") => "role_arn",
+            (true, "oidc_token_file") => "oidc_token_file_path",
+            _ => key,
+        };
         value.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
             Error::config(format!("{} has no {key}", self.place)).with_hint(self.fix.clone())
         })
@@ -879,6 +935,7 @@ fn our_profile_source(
         place: place.clone(),
         fix: configure_hint(name),
         token_key: "security_token",
+        ini_names: false,
         mode,
         access_key_id: p.access_key_id.clone(),
         access_key_secret: p.access_key_secret.clone(),
@@ -937,6 +994,7 @@ fn aliyun_profile_source(
         place: place.clone(),
         fix,
         token_key: "sts_token",
+        ini_names: false,
         mode,
         access_key_id: opt(&p.access_key_id),
         access_key_secret: opt(&p.access_key_secret),
@@ -1533,11 +1591,24 @@ mod tests {
             .unwrap_err()
             .message
             .contains("no credentials found"));
-        write("[default]\ntype = ram_role_arn\n");
+        write("[default]\ntype = rsa_key_pair\n");
         let e = run(&home, None, MapEnv::new(), None).unwrap_err();
         assert!(
-            e.message.contains("ram_role_arn") && e.message.contains("access_key, sts"),
+            e.message.contains("rsa_key_pair") && e.message.contains("access_key, sts"),
             "{e}"
+        );
+        write("[default]\ntype = ram_role_arn\naccess_key_id = a\naccess_key_secret = b\n");
+        let e = run(&home, None, MapEnv::new(), None).unwrap_err();
+        assert!(e.message.contains("has no role_arn"), "{e}");
+        write("[default]\ntype = oidc_role_arn\nrole_arn = r\noidc_provider_arn = p\n");
+        let e = run(&home, None, MapEnv::new(), None).unwrap_err();
+        assert!(e.message.contains("has no oidc_token_file_path"), "{e}");
+        write("[default]\ntype = ram_role_arn\naccess_key_id = a\naccess_key_secret = b\nrole_arn = acs:ram::1:role/r\n");
+        let s = run(&home, None, MapEnv::new(), None).unwrap();
+        assert!(
+            s.describe().contains("RamRoleArn acs:ram::1:role/r"),
+            "{}",
+            s.describe()
         );
         write(&format!(
             "[default]\ntype = access_key\naccess_key_secret = {SECRET}\n"
