@@ -304,3 +304,28 @@ fn sigterm_stops_wait_off_a_terminal_with_exit_130() {
         "{err:?}"
     );
 }
+
+#[test]
+fn sigint_under_json_events_still_ends_each_id_with_a_final_event() {
+    let t = TestEnv::new(OPS);
+    let child = spawn(
+        &t,
+        "none",
+        &["-o", "json", "watch", "op_run", "--interval", "100ms"],
+    );
+    let (code, out, err, _took) = interrupt(&t, child, "-INT");
+    assert_eq!(code, Some(130), "{err:?}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "final", "{out}");
+    assert_eq!(last["result"], "INTERRUPTED", "{out}");
+    assert_eq!(last["exit_code"], 130, "{out}");
+    assert_eq!(last["status"], "RUNNING", "{out}");
+    assert!(
+        err.contains("interrupted; where each operation stood:"),
+        "{err:?}"
+    );
+}
