@@ -244,8 +244,7 @@ impl EcsRole {
         } else {
             Error::config(message)
         };
-        error
-        .with_hint(format!(
+        error.with_hint(format!(
             "is this an ECS instance? Elsewhere, choose another credential source, or set \
              {ENV_ECS_METADATA_DISABLED}=true"
         ))
