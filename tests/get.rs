@@ -568,7 +568,10 @@ fn https_proxy_and_no_proxy_are_honoured() {
     let line = seen
         .recv_timeout(std::time::Duration::from_secs(5))
         .expect("the request went through the proxy");
-    assert!(line.starts_with(&format!("CONNECT 127.0.0.1:{target} ")), "{line}");
+    assert!(
+        line.starts_with(&format!("CONNECT 127.0.0.1:{target} ")),
+        "{line}"
+    );
 
     let (proxy, seen) = proxy_listener();
     let r = run(t
@@ -577,6 +580,12 @@ fn https_proxy_and_no_proxy_are_honoured() {
         .env("NO_PROXY", "127.0.0.1")
         .args(["get", "op_ok", "--retries", "0", "--endpoint", &endpoint]));
     assert_eq!(r.code, 5, "{r:?}");
-    assert!(r.stderr.contains("Connection refused"), "went direct: {r:?}");
-    assert!(seen.try_recv().is_err(), "NO_PROXY kept the request off the proxy");
+    assert!(
+        r.stderr.contains("Connection refused"),
+        "went direct: {r:?}"
+    );
+    assert!(
+        seen.try_recv().is_err(),
+        "NO_PROXY kept the request off the proxy"
+    );
 }
