@@ -159,9 +159,10 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
         let err = Arc::new(Mutex::new(err));
         let ids: Vec<IdState> = ids
             .iter()
-            .map(|id| IdState {
+            .zip(shorten_ids(ids))
+            .map(|(id, short)| IdState {
                 id: id.clone(),
-                short: shorten_id(id),
+                short,
                 status: None,
                 message: None,
                 remark: None,
@@ -191,6 +192,11 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
             View::Spinners => Some(SPINNER_TICK),
             View::Heartbeat | View::Plain => Some(HEARTBEAT_TICK.min(self.opts.heartbeat)),
         }
+    }
+
+    /// Whether writing events failed (stdout closed, say): polling is pointless then.
+    pub fn output_failed(&self) -> bool {
+        self.out_error.is_some()
     }
 
     /// The first error writing events, if any (the caller decides; a closed pipe is quiet).
@@ -648,7 +654,7 @@ fn spinner_message(s: &IdState, elapsed: Duration, color: bool) -> String {
         .map(|m| format!("  {}", brief(m, 60)))
         .unwrap_or_default();
     format!(
-        "{status} {:>7}  {}{note}",
+        "{status} {:>7}  {:<9}{note}",
         fmt_elapsed(elapsed),
         plural(s.polls as usize, "poll")
     )
@@ -721,17 +727,43 @@ impl<E: Write + Send> TermLike for StderrTerm<E> {
     }
 }
 
-/// An id short enough for a spinner line: `op_…_ecs_modifyInstanceType_…N3OL` for the
-/// service's `op_<18>_<service>_<operation>_<16>_<16>` form, the middle elided otherwise.
-pub fn shorten_id(id: &str) -> String {
+/// Ids short enough for spinner lines: `op_…_ecs_modifyInstanceType_…N3OL` for the service's
+/// `op_<18>_<service>_<operation>_<16>_<16>` form, the middle elided otherwise. The kept tail
+/// comes from the last random part, or, when that leaves two ids alike, from another one.
+pub fn shorten_ids(ids: &[String]) -> Vec<String> {
+    // Which underscore-separated part, counted from the end, gives the kept tail.
+    for from_end in [1, 2] {
+        let short: Vec<String> = ids.iter().map(|id| shorten(id, from_end)).collect();
+        let mut sorted: Vec<&String> = short.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() == short.len() {
+            return short;
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            let count = id.chars().count();
+            if count <= 40 {
+                return id.clone();
+            }
+            let head: String = id.chars().take(20).collect();
+            let tail: String = id.chars().skip(count - 19).collect();
+            format!("{head}…{tail}")
+        })
+        .collect()
+}
+
+/// One id, shortened with the tail of its `from_end`-th part from the end.
+fn shorten(id: &str, from_end: usize) -> String {
     let parts: Vec<&str> = id.split('_').collect();
     if parts.len() >= 6 && parts[0] == "op" {
         let n = parts.len();
         let middle = parts[2..n - 2].join("_");
-        let last = parts[n - 1];
-        let tail: String = last
+        let random = parts[n - from_end];
+        let tail: String = random
             .chars()
-            .skip(last.chars().count().saturating_sub(4))
+            .skip(random.chars().count().saturating_sub(4))
             .collect();
         return format!("op_…_{middle}_…{tail}");
     }
@@ -991,15 +1023,28 @@ mod tests {
 
     #[test]
     fn ids_are_shortened_around_service_and_operation() {
+        let short =
+            |ids: &[&str]| shorten_ids(&ids.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(
-            shorten_id(
+            short(&[
                 "op_xxxxxxxxxxxxxxxxxx_ecs_modifyInstanceType_BYSOQGWUV6PME412_ERMEZLXNN3K9N3OL"
-            ),
-            "op_…_ecs_modifyInstanceType_…N3OL"
+            ]),
+            ["op_…_ecs_modifyInstanceType_…N3OL"]
         );
-        assert_eq!(shorten_id("op_ok"), "op_ok");
+        assert_eq!(short(&["op_ok"]), ["op_ok"]);
+        // Alike at the end: the other random part tells them apart.
+        assert_eq!(
+            short(&[
+                "op_demo00000000000001_ecs_modifyInstanceType_DEMOSUCCESS00001_BPSTUDIOEMULATOR",
+                "op_demo00000000000002_ecs_modifyInstanceType_DEMOSUCCESS00002_BPSTUDIOEMULATOR",
+            ]),
+            [
+                "op_…_ecs_modifyInstanceType_…0001",
+                "op_…_ecs_modifyInstanceType_…0002"
+            ]
+        );
         let long = "x".repeat(30) + &"y".repeat(30);
-        let s = shorten_id(&long);
+        let s = &short(&[&long])[0];
         assert_eq!(s.chars().count(), 40);
         assert!(s.contains('…'));
     }

@@ -124,7 +124,7 @@ fn with_an_injected_terminal_spinners_draw_then_finish_cleanly() {
         "{err:?}"
     );
     // Server text neutralised (and cut to the 80-column injected terminal).
-    assert!(err.contains(" polls  scaling \\u{1b}["), "{err:?}");
+    assert!(err.contains(" polls    scaling \\u{1b"), "{err:?}");
     assert!(["⠋", "⠙", "⠹"].iter().any(|f| err.contains(f)), "{err:?}");
     assert!(err.contains("\x1b[1A"), "lines redrawn in place: {err:?}");
     // Each id ends in a ✔/✘ line, then the summary once the cursor is back.
@@ -328,4 +328,56 @@ fn sigint_under_json_events_still_ends_each_id_with_a_final_event() {
         err.contains("interrupted; where each operation stood:"),
         "{err:?}"
     );
+}
+
+#[test]
+fn closed_stdout_under_json_events_ends_quietly() {
+    use std::io::BufRead;
+    let t = TestEnv::new(
+        r#"
+[[operations]]
+id = "op_slow"
+steps = [ { status = "INIT" }, { status = "RUNNING", after = "300ms" } ]
+"#,
+    );
+    let mut child = spawn(
+        &t,
+        "none",
+        &[
+            "-o",
+            "json",
+            "watch",
+            "op_slow",
+            "--interval",
+            "100ms",
+            "--timeout",
+            "30s",
+        ],
+    );
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"status\":\"INIT\""), "{first}");
+    // The reader is gone (like `| head -1`): the next event fails, and polling ends.
+    let start = Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still polling 10 s after stdout was closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err, "");
 }

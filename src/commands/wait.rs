@@ -10,6 +10,7 @@ use std::future::pending;
 use std::io::{self, BufWriter, Write};
 
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::Notify;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{write_failed, Context};
@@ -83,10 +84,20 @@ pub async fn run(ctx: &Context, args: &PollArgs, mode: Mode) -> Result<i32> {
     let outcomes = {
         let rg = args.resource_group_id.as_deref();
         let fetch = |id: String| async move { ctx.client.get_operation(&id, rg).await };
-        let on_event = |event: crate::poll::Event<'_>| progress.borrow_mut().on_event(&event);
+        // Events that cannot be written (`watch -o json | head -1`) end polling too.
+        let events_broken = Notify::new();
+        let on_event = |event: crate::poll::Event<'_>| {
+            let mut p = progress.borrow_mut();
+            p.on_event(&event);
+            if p.output_failed() {
+                events_broken.notify_one();
+            }
+        };
         let cancel = async {
-            cancel.await;
-            interrupt_seen.set(true);
+            tokio::select! {
+                _ = cancel => interrupt_seen.set(true),
+                _ = events_broken.notified() => {}
+            }
         };
         let polling = poll_all(&args.ids, &opts, fetch, &TokioClock, on_event, cancel);
         let mut polling = std::pin::pin!(polling);
