@@ -46,8 +46,13 @@ pub const HEARTBEAT: Duration = Duration::from_secs(60);
 pub const SHOW_CURSOR: &str = "\x1b[?25h";
 const HIDE_CURSOR: &str = "\x1b[?25l";
 
-/// How often spinners are redrawn.
-const SPINNER_TICK: Duration = Duration::from_millis(120);
+/// How often a few spinners are redrawn.
+const SPINNER_TICK: Duration = Duration::from_millis(100);
+/// How often many spinners are redrawn: the cost grows with the lines, and SPEC §7 gives
+/// `watch` of 100 ids 1 % of one CPU.
+const SPINNER_TICK_MANY: Duration = Duration::from_millis(250);
+/// Up to this many spinner lines count as "a few".
+const FEW_SPINNERS: usize = 10;
 /// How often the heartbeat clock is looked at.
 const HEARTBEAT_TICK: Duration = Duration::from_secs(1);
 
@@ -189,7 +194,14 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
     pub fn tick_period(&self) -> Option<Duration> {
         match self.opts.view {
             View::Silent => None,
-            View::Spinners => Some(SPINNER_TICK),
+            View::Spinners => {
+                let lines = self.spinners.as_ref().map_or(0, |sp| sp.max_lines);
+                if self.ids.len().min(lines) <= FEW_SPINNERS {
+                    Some(SPINNER_TICK)
+                } else {
+                    Some(SPINNER_TICK_MANY)
+                }
+            }
             View::Heartbeat | View::Plain => Some(HEARTBEAT_TICK.min(self.opts.heartbeat)),
         }
     }
@@ -1220,6 +1232,19 @@ mod tests {
         );
         drop(p);
         assert!(err.text().ends_with(SHOW_CURSOR));
+    }
+
+    #[test]
+    fn many_spinners_turn_slower_and_plain_views_tick_for_heartbeats() {
+        let ids = |n: usize| (0..n).map(|i| format!("op_{i}")).collect::<Vec<_>>();
+        let tick = |n: usize, view: View| {
+            Progress::new(&ids(n), options(view, false), io::sink(), Shared::default())
+                .tick_period()
+        };
+        assert_eq!(tick(3, View::Spinners), Some(SPINNER_TICK));
+        assert_eq!(tick(100, View::Spinners), Some(SPINNER_TICK_MANY));
+        assert_eq!(tick(3, View::Plain), Some(HEARTBEAT_TICK));
+        assert_eq!(tick(3, View::Silent), None);
     }
 
     #[test]

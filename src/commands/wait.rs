@@ -4,6 +4,17 @@
 //! default), the fetch through the API client, SIGINT/SIGTERM, the clock that drives the live
 //! view, the final results on stdout and the exit code. The engine (`poll`) decides, the view
 //! (`progress`) speaks; neither is touched here beyond their public API.
+//!
+//! Decisions where the SPEC is silent:
+//! - After SIGINT/SIGTERM nothing goes to stdout (the results are incomplete); where each id
+//!   stood goes to stderr. `watch -o json` still ends each id with its `final` event.
+//! - `watch` prints the same final results on stdout as `wait`, except with `-o json`, whose
+//!   `final` events already carry each body (a JSON document after them would break the
+//!   JSON Lines stream).
+//! - A closed stdout under `watch -o json` ends polling at once, quietly (exit 0), as a
+//!   closed pipe does for `get`.
+//! - The signal handlers are installed before the first request, so an early Ctrl-C is an
+//!   orderly exit 130 too, never a kill in the middle of drawing.
 
 use std::cell::RefCell;
 use std::future::pending;
@@ -69,7 +80,6 @@ pub async fn run(ctx: &Context, args: &PollArgs, mode: Mode) -> Result<i32> {
         terminal_size: terminal_size(),
     };
 
-    // Handlers go in before the first request, so a Ctrl-C never kills us mid-draw.
     let cancel = interrupted()?;
     let start = Instant::now();
     let progress = RefCell::new(Progress::new(
