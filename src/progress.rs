@@ -494,9 +494,10 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
             None => dash(s.message.as_deref()),
         };
         format!(
-            "{mark} {}: {word} after {} ({polls} polls){detail}",
+            "{mark} {}: {word} after {} ({}){detail}",
             neutralize(id),
-            fmt_elapsed(elapsed)
+            fmt_elapsed(elapsed),
+            plural(polls as usize, "poll")
         )
     }
 

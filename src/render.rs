@@ -120,11 +120,22 @@ const EXPIRED_TEXT: &str = "EXPIRED";
 const EXPIRED_EXPLAINED: &str =
     "expired or unknown: the service has no Data for this id (ids are valid for one hour)";
 
+/// How the table is drawn: colour, and the width to fit rows into (a terminal's), if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableStyle {
+    pub color: bool,
+    /// Columns available; `None` (not a terminal): messages are cut at a fixed length.
+    pub width: Option<usize>,
+}
+
+/// Message column width when the output is not a terminal.
+const MESSAGE_WIDTH: usize = 80;
+
 /// The table view: one entry as key/value lines, several as rows.
-pub fn write_table(w: &mut impl Write, entries: &[Entry<'_>], color: bool) -> io::Result<()> {
+pub fn write_table(w: &mut impl Write, entries: &[Entry<'_>], style: TableStyle) -> io::Result<()> {
     match entries {
-        [one] => write_one(w, one, color),
-        many => write_rows(w, many, color),
+        [one] => write_one(w, one, style.color),
+        many => write_rows(w, many, style),
     }
 }
 
@@ -187,7 +198,8 @@ fn write_one(w: &mut impl Write, entry: &Entry<'_>, color: bool) -> io::Result<(
     Ok(())
 }
 
-fn write_rows(w: &mut impl Write, entries: &[Entry<'_>], color: bool) -> io::Result<()> {
+fn write_rows(w: &mut impl Write, entries: &[Entry<'_>], style: TableStyle) -> io::Result<()> {
+    let color = style.color;
     let ids: Vec<String> = entries.iter().map(|e| neutralize(e.id)).collect();
     let id_width = ids
         .iter()
@@ -202,6 +214,10 @@ fn write_rows(w: &mut impl Write, entries: &[Entry<'_>], color: bool) -> io::Res
         .chain([6])
         .max()
         .unwrap_or(6);
+    // On a terminal the message fills what the id and status columns leave, at least 20.
+    let message_width = style.width.map_or(MESSAGE_WIDTH, |w| {
+        w.saturating_sub(id_width + status_width + 4).max(20)
+    });
     let header = format!(
         "{:<id_width$}  {:<status_width$}  MESSAGE",
         "OPERATION ID", "STATUS"
@@ -213,9 +229,12 @@ fn write_rows(w: &mut impl Write, entries: &[Entry<'_>], color: bool) -> io::Res
     }
     for ((entry, id), (status, parsed)) in entries.iter().zip(&ids).zip(&statuses) {
         let message = match (entry.error, entry.lookup.and_then(|l| l.operation.as_ref())) {
-            (Some(e), _) => brief(&e.message, 80),
-            (None, Some(op)) => brief(op.message.as_deref().unwrap_or(""), 80),
-            (None, None) => "no Data: expired or unknown (ids are valid for one hour)".into(),
+            (Some(e), _) => brief(&e.message, message_width),
+            (None, Some(op)) => brief(op.message.as_deref().unwrap_or(""), message_width),
+            (None, None) => brief(
+                "no Data: expired or unknown (ids are valid for one hour)",
+                message_width,
+            ),
         };
         let painted = paint_status(status, parsed.as_ref(), status_width, color);
         let line = format!("{id:<id_width$}  {painted}  {message}");
@@ -338,7 +357,7 @@ mod tests {
 
     fn render(entries: &[Entry<'_>], color: bool) -> String {
         let mut out = Vec::new();
-        write_table(&mut out, entries, color).unwrap();
+        write_table(&mut out, entries, TableStyle { color, width: None }).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -412,6 +431,23 @@ mod tests {
         .unwrap();
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v, json!([a.body, null]));
+    }
+
+    #[test]
+    fn rows_fit_the_terminal_width() {
+        let a = lookup("op_a", "SUCCESS", &"m".repeat(300));
+        let b = lookup("op_b", "FAILURE", "short");
+        let mut out = Vec::new();
+        let style = TableStyle {
+            color: false,
+            width: Some(60),
+        };
+        write_table(&mut out, &[Entry::answered(&a), Entry::answered(&b)], style).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 60, "{line:?} is wider than 60");
+        }
+        assert!(text.lines().nth(1).unwrap().ends_with('…'), "{text}");
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub async fn run(ctx: &Context, args: &GetArgs) -> Result<i32> {
         let mut out = io::stdout().lock();
         match ctx.output.format {
             OutputFormat::Json => render::write_json(&mut out, &entries),
-            OutputFormat::Table => render::write_table(&mut out, &entries, ctx.output.color_stdout),
+            OutputFormat::Table => {
+                render::write_table(&mut out, &entries, ctx.output.table_style())
+            }
         }
         .and_then(|_| out.flush())
         .map_err(write_failed)?;

@@ -91,6 +91,23 @@ impl Output {
         }
     }
 
+    /// How to draw a table on stdout: coloured or not, fitted to the terminal when it is one.
+    pub fn table_style(&self) -> render::TableStyle {
+        let width = self
+            .terminals
+            .stdout
+            .then(|| {
+                console::Term::stdout()
+                    .size_checked()
+                    .map(|(_, cols)| cols as usize)
+            })
+            .flatten();
+        render::TableStyle {
+            color: self.color_stdout,
+            width,
+        }
+    }
+
     /// A warning on stderr, unless `--quiet`.
     pub fn warn(&self, text: &str) {
         if !self.quiet {

@@ -215,7 +215,7 @@ fn print_results(ctx: &Context, outcomes: &[(String, Outcome)]) -> Result<()> {
     let mut stdout = io::stdout().lock();
     match ctx.output.format {
         OutputFormat::Json => render::write_json(&mut stdout, &entries),
-        OutputFormat::Table => render::write_table(&mut stdout, &entries, ctx.output.color_stdout),
+        OutputFormat::Table => render::write_table(&mut stdout, &entries, ctx.output.table_style()),
     }
     .and_then(|_| stdout.flush())
     .map_err(write_failed)
