@@ -393,3 +393,97 @@ fn escape_sequences_never_reach_the_terminal_from_wait_or_watch() {
         assert_terminal_safe(&out, &format!("{cmd} on {tty}"));
     }
 }
+
+// ---- A server we must not trust ---------------------------------------------------------
+
+/// An HTTPS server on `localhost` with the certificate of `tests/data/tls/` (signed by a
+/// test CA that no system trusts). Answers each request with a small success body; returns
+/// its URL and the number of requests that got through the TLS handshake.
+fn tls_server() -> (String, Arc<AtomicU64>) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let cert = CertificateDer::from(std::fs::read(dir.join("localhost.der")).unwrap());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        std::fs::read(dir.join("localhost.key.der")).unwrap(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let served = Arc::new(AtomicU64::new(0));
+    let counter = served.clone();
+    thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { return };
+            let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = [0u8; 8192];
+            // The handshake happens here; a client that refuses the certificate ends it.
+            if tls.read(&mut buf).is_err() {
+                continue;
+            }
+            counter.fetch_add(1, Ordering::Relaxed);
+            let body = format!(
+                r#"{{"RequestId":"R-TLS","Code":"200","Data":{{"OperationId":"{ID}","Status":"SUCCESS"}}}}"#
+            );
+            let _ = write!(
+                tls,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.flush();
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    (url, served)
+}
+
+#[test]
+fn a_server_certificate_is_verified_against_the_trusted_roots() {
+    let t = TestEnv::new("");
+    let (url, served) = tls_server();
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/ca.pem");
+
+    // The system's roots do not know the test CA: refused during the handshake, and no
+    // request (with its access key id) is sent.
+    let (out, _) = timed(
+        t.cmd()
+            .args(["--endpoint", &url, "--retries", "0", "get", ID]),
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(served.load(Ordering::Relaxed), 0, "a request got through");
+
+    // With the test CA as the trusted roots (the platform verifier reads SSL_CERT_FILE when
+    // the first handshake needs roots), the same server is trusted.
+    let (out, _) = timed(
+        t.cmd()
+            .env("SSL_CERT_FILE", &ca)
+            .env("SSL_CERT_DIR", t.home.path().join("no-such-dir"))
+            .args(["--endpoint", &url, "--retries", "0", "get", ID]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("SUCCESS"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(served.load(Ordering::Relaxed), 1);
+}
