@@ -10,7 +10,7 @@ use bpstudio_op::client::decode_lookup;
 use bpstudio_op::config::{parse, parse_aliyun, parse_credentials_file, to_toml};
 use bpstudio_op::error::{ApiFailure, Error};
 use bpstudio_op::operation::Status;
-use bpstudio_op::render::{neutralize, write_error, write_json, write_table, Entry};
+use bpstudio_op::render::{neutralize, write_error, write_json, write_table, Entry, TableStyle};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -225,12 +225,12 @@ proptest! {
         prop_assume!(!lookups.is_empty());
         let entries: Vec<Entry<'_>> = lookups.iter().map(Entry::answered).collect();
         let mut out = Vec::new();
-        write_table(&mut out, &entries, false).unwrap();
+        write_table(&mut out, &entries, TableStyle::default()).unwrap();
         let text = String::from_utf8(out).unwrap();
         prop_assert_eq!(first_unsafe(&text), None, "{}", text);
         // In colour, the only escapes are ours (SGR: ESC [ digits m).
         let mut out = Vec::new();
-        write_table(&mut out, &entries, true).unwrap();
+        write_table(&mut out, &entries, TableStyle { color: true, width: Some(80) }).unwrap();
         let colored = String::from_utf8(out).unwrap();
         let without_sgr = strip_sgr(&colored);
         prop_assert_eq!(first_unsafe(&without_sgr), None, "{}", colored);
