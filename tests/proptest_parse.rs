@@ -316,10 +316,13 @@ proptest! {
             prop_assert_eq!(p.access_key_id.as_deref(), Some(id.as_str()));
             prop_assert_eq!(p.access_key_secret.as_deref(), Some(secret.as_str()));
             prop_assert_eq!(p.security_token.as_deref(), token.as_deref());
-            // The secret never shows in Debug.
-            if secret.len() >= 4 {
-                let debug = format!("{p:?}");
-                prop_assert!(!debug.contains(secret.as_str()));
+            // The secret never shows in Debug (unless it is also a value that may show, such
+            // as the access key id or the region, where it cannot be told apart).
+            let debug = format!("{p:?}");
+            let shown = [Some(id.as_str()), p.region_id.as_deref(), Some(name.as_str())];
+            let coincides = shown.iter().flatten().any(|v| v.contains(secret.as_str()));
+            if secret.len() >= 4 && !coincides {
+                prop_assert!(!debug.contains(secret.as_str()), "{debug}");
             }
         }
         let again = parse(&to_toml(&config).unwrap()).unwrap();
