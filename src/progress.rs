@@ -553,10 +553,8 @@ impl<O: Write, E: Write + Send + 'static> Progress<O, E> {
         if self.out_error.is_some() {
             return;
         }
-        let written = serde_json::to_writer(&mut self.out, doc)
-            .map_err(io::Error::from)
-            .and_then(|_| self.out.write_all(b"\n"))
-            .and_then(|_| self.out.flush());
+        let written =
+            writeln!(self.out, "{}", crate::render::json_line(doc)).and_then(|_| self.out.flush());
         if let Err(e) = written {
             self.out_error = Some(e);
         }

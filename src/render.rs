@@ -258,6 +258,27 @@ fn row_status(entry: &Entry<'_>) -> (String, Option<Status>) {
     }
 }
 
+/// JSON text with the characters serde_json leaves raw but a terminal may obey (DEL, C1
+/// controls, bidirectional overrides) written as `\uXXXX` escapes: the same JSON value, safe
+/// to print. They can only stand inside strings, where the escape means the same character.
+pub fn terminal_safe_json(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // serde_json already escapes C0 inside strings; raw C0 outside them is JSON whitespace.
+        if (is_dangerous(c) && !c.is_ascii_control()) || c == '\u{7f}' {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One JSON document on one line (JSON Lines), terminal-safe as [`terminal_safe_json`].
+pub fn json_line(doc: &Value) -> String {
+    terminal_safe_json(&serde_json::to_string(doc).unwrap_or_default())
+}
+
 /// The JSON view (SPEC §4): each response body as received, pretty-printed; one entry as that
 /// object, several as an array in argument order. An entry without an answer is the API's
 /// error body when there was one, else `null`.
@@ -267,8 +288,8 @@ pub fn write_json(w: &mut impl Write, entries: &[Entry<'_>]) -> io::Result<()> {
         1 => values.into_iter().next().unwrap_or(Value::Null),
         _ => Value::Array(values),
     };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    writeln!(w)
+    let text = serde_json::to_string_pretty(&doc).map_err(io::Error::from)?;
+    writeln!(w, "{}", terminal_safe_json(&text))
 }
 
 fn entry_json(entry: &Entry<'_>) -> Value {
@@ -448,6 +469,32 @@ mod tests {
             assert!(line.chars().count() <= 60, "{line:?} is wider than 60");
         }
         assert!(text.lines().nth(1).unwrap().ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn json_output_escapes_what_a_terminal_would_obey_and_keeps_the_value() {
+        let body = json!({"Message": "a\u{9b}2Jb\u{202e}c\u{7f}d\u{1b}e 中"});
+        let l = Lookup {
+            body: body.clone(),
+            ..lookup("op_a", "RUNNING", "")
+        };
+        let mut out = Vec::new();
+        write_json(&mut out, &[Entry::answered(&l)]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(r"a\u009b2Jb\u202ec\u007fd\u001be 中"),
+            "{text}"
+        );
+        assert!(!text.chars().any(is_dangerous_or_esc), "{text:?}");
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, body);
+        let line = json_line(&body);
+        assert!(!line.contains('\n') && !line.chars().any(is_dangerous_or_esc));
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), body);
+    }
+
+    fn is_dangerous_or_esc(c: char) -> bool {
+        is_dangerous(c) && c != '\n' && c != ' '
     }
 
     #[test]
