@@ -6,7 +6,7 @@
 //! - [`operation`], [`error`]: domain types, no I/O.
 //! - [`sign`]: pure signing functions (RPC V1 and V3), no clock, no I/O.
 //! - [`config`], [`credentials`]: profile files and the credential chain.
-//! - [`endpoint`]: which host a request goes to.
+//! - [`endpoint`]: which host a request goes to; [`tls`]: the TLS settings of every client.
 //! - [`client`]: the API client (HTTP, retries); knows nothing of the terminal.
 //! - [`poll`]: the polling engine, generic over "fetch" and "sleep".
 //! - [`render`]: table and JSON output; knows nothing of HTTP.
@@ -27,5 +27,6 @@ pub mod poll;
 pub mod progress;
 pub mod render;
 pub mod sign;
+pub mod tls;
 
 pub use commands::run;

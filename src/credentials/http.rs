@@ -13,9 +13,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// An HTTP client for a credential endpoint. `proxy: false` never goes through a proxy (the
 /// metadata service, loopback addresses).
 pub fn client(connect: Duration, read: Duration, proxy: bool) -> Result<reqwest::Client> {
-    // A second install (the API client's) is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(crate::tls::tls_config())
         .user_agent(concat!("bpstudio-op/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(connect)
         .read_timeout(read)
