@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::config::SignatureVersion;
@@ -17,6 +16,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{ApiFailure, Error, Result};
 use crate::operation::{Lookup, Operation, Status};
 use crate::sign::{self, RpcRequest, SigningKey};
+use crate::wire::{self, describe_body, describe_error, mask};
 
 /// The API version of BPStudio this client speaks.
 pub const API_VERSION: &str = "2021-09-31";
@@ -78,16 +78,6 @@ enum Attempt {
 struct Sent {
     string_to_sign: String,
     credentials: Credentials,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireError {
-    request_id: Option<String>,
-    host_id: Option<String>,
-    code: Option<Value>,
-    message: Option<String>,
-    recommend: Option<String>,
 }
 
 impl Client {
@@ -266,7 +256,10 @@ impl Client {
             let cut: String = text.chars().take(2000).collect();
             self.trace(&format!(
                 "< {}",
-                redact_secrets(&crate::render::neutralize(&cut), &sent.credentials)
+                mask(
+                    &crate::render::neutralize(&cut),
+                    &sent.credentials.secrets()
+                )
             ));
         }
 
@@ -280,17 +273,10 @@ impl Client {
     }
 
     fn network_error(&self, id: &str, e: &reqwest::Error) -> Error {
-        let what = if e.is_timeout() {
-            "timed out"
-        } else if e.is_connect() {
-            "could not connect"
-        } else {
-            "failed"
-        };
         Error::network(format!(
-            "the request for {id} to {} {what}: {}",
+            "the request for {id} to {} {}",
             self.options.endpoint.url,
-            error_chain(e)
+            describe_error(e)
         ))
         .with_hint("check the network, --endpoint/--region, and any HTTPS_PROXY setting")
     }
@@ -322,8 +308,7 @@ impl Client {
         server_date: Option<String>,
         sent: &Sent,
     ) -> Attempt {
-        let wire: Option<WireError> = serde_json::from_slice(bytes).ok();
-        let Some(wire) = wire.filter(|w| w.code.is_some()) else {
+        let Some(mut failure) = wire::api_failure(status, bytes) else {
             let e = Error::protocol(format!(
                 "the service answered HTTP {status} for {id} with a body that is not an API error ({})",
                 describe_body(bytes)
@@ -335,20 +320,12 @@ impl Client {
                 Attempt::Fail(e)
             };
         };
-        let code = match wire.code {
-            Some(Value::String(s)) => s,
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
-        let failure = ApiFailure {
-            http_status: status,
-            code: code.clone(),
-            message: wire.message.map(|m| redact_secrets(&m, &sent.credentials)),
-            request_id: wire.request_id,
-            host_id: wire.host_id,
-            recommend: wire.recommend,
-            retry_after,
-        };
+        // The server echoes the string to sign, which holds the STS token.
+        failure.message = failure
+            .message
+            .map(|m| mask(&m, &sent.credentials.secrets()));
+        failure.retry_after = retry_after;
+        let code = failure.code.clone();
         let retryable = status >= 500
             || code.starts_with("Throttling")
             || code == "ServiceUnavailable"
@@ -380,7 +357,7 @@ impl Client {
                     .and_then(|m| m.split_once("server string to sign is:"))
                     .map(|(_, s)| s.trim());
                 match server {
-                    Some(s) if s == redact_secrets(&sent.string_to_sign, &sent.credentials) => format!(
+                    Some(s) if s == mask(&sent.string_to_sign, &sent.credentials.secrets()) => format!(
                         "the server's string to sign equals ours, so the access key secret is wrong \
                          for access key id {} (credentials from {source}); fix it, e.g. with `bpstudio-op configure`",
                         sent.credentials.access_key_id
@@ -452,55 +429,6 @@ fn clock_skew(server_date: &str) -> Option<String> {
     };
     let d = Duration::from_secs(d.as_secs());
     Some(format!("{} {dir}", humantime::format_duration(d)))
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
-}
-
-/// A few words about a body that is not what we expected.
-fn describe_body(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "empty".to_owned();
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            let t = text.trim_start();
-            if t.starts_with('<') {
-                "an HTML page".to_owned()
-            } else {
-                let cut: String = crate::render::neutralize(t).chars().take(60).collect();
-                format!("starting {cut:?}")
-            }
-        }
-        Err(_) => format!("{} bytes of binary data", bytes.len()),
-    }
-}
-
-/// Masks the secret and the STS token, in plain and percent-encoded forms (the server echoes
-/// the string to sign, which holds the token).
-pub fn redact_secrets(text: &str, c: &Credentials) -> String {
-    let mut out = text.to_owned();
-    let mut secrets = vec![c.access_key_secret.clone()];
-    if let Some(t) = &c.security_token {
-        let once = sign::percent_encode(t);
-        let twice = sign::percent_encode(&once);
-        secrets.extend([t.clone(), once, twice]);
-    }
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(s.as_str(), "***");
-    }
-    out
 }
 
 /// Converts a 2xx body into a [`Lookup`]: `Data` absent or null means expired or unknown.
@@ -604,6 +532,6 @@ mod tests {
             expiration: None,
         };
         let text = "a s3cretvalue b tok+en/= c tok%2Ben%2F%3D d tok%252Ben%252F%253D";
-        assert_eq!(redact_secrets(text, &c), "a *** b *** c *** d ***");
+        assert_eq!(mask(text, &c.secrets()), "a *** b *** c *** d ***");
     }
 }

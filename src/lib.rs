@@ -6,7 +6,8 @@
 //! - [`operation`], [`error`]: domain types, no I/O.
 //! - [`sign`]: pure signing functions (RPC V1 and V3), no clock, no I/O.
 //! - [`config`], [`credentials`]: profile files and the credential chain.
-//! - [`endpoint`]: which host a request goes to; [`tls`]: the TLS settings of every client.
+//! - [`endpoint`]: which host a request goes to; [`tls`]: the TLS settings of every client;
+//!   [`wire`]: describing failures, masking secrets, the service's error body.
 //! - [`client`]: the API client (HTTP, retries); knows nothing of the terminal.
 //! - [`poll`]: the polling engine, generic over "fetch" and "sleep".
 //! - [`render`]: table and JSON output; knows nothing of HTTP.
@@ -28,5 +29,6 @@ pub mod progress;
 pub mod render;
 pub mod sign;
 pub mod tls;
+pub mod wire;
 
 pub use commands::run;

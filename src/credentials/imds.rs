@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http::{self, describe_body, describe_error};
+use super::http;
 use super::refresh::{Fetch, FetchFuture};
 use super::{non_empty, Credentials, Env};
 use crate::endpoint;
 use crate::error::{Error, Result};
+use crate::wire::{describe_body, describe_error};
 
 /// The metadata service of every ECS instance.
 pub const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
@@ -220,17 +221,13 @@ impl EcsRole {
                 self.base
             )));
         }
-        let (Some(id), Some(secret), Some(token), Some(exp)) = (
+        http::temporary(
             a.access_key_id,
             a.access_key_secret,
             a.security_token,
-            a.expiration.as_deref().and_then(http::parse_expiration),
-        ) else {
-            return Err(bad());
-        };
-        let mut c = Credentials::new(id, secret).with_security_token(token);
-        c.expiration = Some(exp);
-        Ok(c)
+            a.expiration.as_deref(),
+        )
+        .ok_or_else(bad)
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> Error {

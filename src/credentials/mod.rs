@@ -97,6 +97,13 @@ impl Credentials {
         self.security_token = Some(token.into());
         self
     }
+
+    /// The secret and the token, for [`crate::wire::mask`].
+    pub fn secrets(&self) -> Vec<&str> {
+        let mut v = vec![self.access_key_secret.as_str()];
+        v.extend(self.security_token.as_deref());
+        v
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -12,15 +12,15 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::cache;
-use super::http::{self, describe_body, describe_error, mask};
+use super::http;
 use super::refresh::{Fetch, FetchFuture};
 use super::{non_empty, CredentialSource, Credentials, Env};
 use crate::endpoint::{self, Endpoint};
-use crate::error::{ApiFailure, Error, Result};
+use crate::error::{Error, Result};
 use crate::sign::{self, RpcRequest, SigningKey};
+use crate::wire::{self, describe_body, describe_error, mask};
 
 /// The STS API version.
 pub const STS_VERSION: &str = "2015-04-01";
@@ -229,7 +229,7 @@ impl AssumeRole {
                     form.push(("ExternalId".to_string(), id.clone()));
                 }
                 let c = source.credentials().await?;
-                secrets.extend(http::secrets_of(&c).into_iter().map(str::to_string));
+                secrets.extend(c.secrets().into_iter().map(str::to_string));
                 let req = RpcRequest {
                     method: "POST",
                     host: &self.endpoint.host,
@@ -319,34 +319,18 @@ impl AssumeRole {
         };
         let answer: Answer = serde_json::from_slice(bytes).map_err(|_| bad())?;
         let w = answer.credentials.ok_or_else(bad)?;
-        let (Some(id), Some(secret), Some(token), Some(exp)) = (
+        http::temporary(
             w.access_key_id,
             w.access_key_secret,
             w.security_token,
-            w.expiration.as_deref().and_then(http::parse_expiration),
-        ) else {
-            return Err(bad());
-        };
-        let mut c = Credentials::new(id, secret).with_security_token(token);
-        c.expiration = Some(exp);
-        Ok(c)
+            w.expiration.as_deref(),
+        )
+        .ok_or_else(bad)
     }
 
     fn refusal(&self, status: u16, bytes: &[u8], secrets: &[&str]) -> Error {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct WireError {
-            request_id: Option<String>,
-            host_id: Option<String>,
-            code: Option<Value>,
-            message: Option<String>,
-            recommend: Option<String>,
-        }
         let action = self.action();
-        let wire = serde_json::from_slice::<WireError>(bytes)
-            .ok()
-            .filter(|w| w.code.is_some());
-        let Some(w) = wire else {
+        let Some(mut failure) = wire::api_failure(status, bytes) else {
             return Error::protocol(format!(
                 "STS {action} at {} answered HTTP {status} with {}, not an STS error",
                 self.endpoint.url,
@@ -354,20 +338,8 @@ impl AssumeRole {
             ))
             .with_hint(self.address_hint());
         };
-        let code = match w.code {
-            Some(Value::String(s)) => s,
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
-        let failure = ApiFailure {
-            http_status: status,
-            code: code.clone(),
-            message: w.message.map(|m| mask(&m, secrets)),
-            request_id: w.request_id,
-            host_id: w.host_id,
-            recommend: w.recommend,
-            retry_after: None,
-        };
+        failure.message = failure.message.map(|m| mask(&m, secrets));
+        let code = failure.code.clone();
         Error::api(
             failure,
             format!(

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::http::{self, describe_body, describe_error};
+use super::http;
 use super::refresh::{Fetch, FetchFuture};
 use super::Credentials;
 use crate::endpoint;
 use crate::error::{Error, Result};
+use crate::wire::{describe_body, describe_error};
 
 /// The credentials URI of the chain.
 pub const ENV_CREDENTIALS_URI: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
@@ -124,17 +125,13 @@ impl CredentialsUri {
         if let Some(code) = a.code.as_deref().filter(|c| *c != "Success") {
             return Err(garbage(format!("Code {code}")));
         }
-        let (Some(id), Some(secret), Some(token), Some(exp)) = (
+        http::temporary(
             a.access_key_id,
             a.access_key_secret,
             a.security_token,
-            a.expiration.as_deref().and_then(http::parse_expiration),
-        ) else {
-            return Err(garbage(describe_body(&body)));
-        };
-        let mut c = Credentials::new(id, secret).with_security_token(token);
-        c.expiration = Some(exp);
-        Ok(c)
+            a.expiration.as_deref(),
+        )
+        .ok_or_else(|| garbage(describe_body(&body)))
     }
 }
 
