@@ -277,6 +277,12 @@ fn verbose_traces_requests_without_secrets() {
     let t = env();
     let r = run(t.cmd().args(["get", "op_ok", "-v"]));
     assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("* credentials: environment variables"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("* endpoint: http://127.0.0.1:"), "{r:?}");
+    assert!(r.stderr.contains("(signature v1)"), "{r:?}");
     assert!(r.stderr.contains("> POST http://127.0.0.1:"), "{r:?}");
     assert!(r.stderr.contains("Signature=***"), "{r:?}");
     assert!(r.stderr.contains("< HTTP 200"), "{r:?}");

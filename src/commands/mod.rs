@@ -335,9 +335,17 @@ impl Context {
         options.read_timeout = global.read_timeout;
         options.retries = global.retries;
         if global.verbose {
-            options.trace = Some(Arc::new(|line: &str| {
+            let trace: crate::client::TraceSink = Arc::new(|line: &str| {
                 let _ = writeln!(io::stderr().lock(), "{line}");
-            }));
+            });
+            // The first questions when a call is refused: which key, which host, which signature.
+            trace(&format!("* credentials: {}", source.describe()));
+            trace(&format!(
+                "* endpoint: {} (signature {})",
+                options.endpoint.url,
+                options.signature.as_str()
+            ));
+            options.trace = Some(trace);
         }
         let client = Client::new(options, source)?;
         Ok(Context {
